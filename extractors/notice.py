@@ -1,0 +1,378 @@
+"""A whole notice from its text: header, body, closing and attachments.
+
+Layout (GB/T 9704-2012): banner (发文机关标志) and number (发文字号), title,
+recipients (主送机关) ending in `：`, body (正文), attachment note (附件说明),
+signature (发文机关署名) and date (成文日期); then attachments, each opened by
+a `附件N` line — or, in 印发/转发 notices, simply following the date.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+import regex
+
+from extractors.metadata import date_line, doc_number_line, find_doc_numbers, forwarded_from_title
+from extractors.rules import load
+from extractors.structure import (
+    ITEM_RE,
+    Line,
+    _match_heading,
+    ends_sentence,
+    make_span,
+    parse_part,
+    split_lines,
+)
+from extractors.text import compact
+from extractors.units import find_unit_list, mentions_from_list
+from schemas import Attachment, Document, ForwardedDocument, Item, ParseWarning, SourceText
+
+_RULES = load("structure")
+BODY_PART = "正文"
+ATTACHMENT_MARKER_RE = regex.compile(r"^\s*附\s*件\s*(?P<num>\d{1,2})?\s*[:：]?\s*$")
+ATTACHMENT_NOTE_RE = regex.compile(r"^\s*[-•·]?\s*附\s*件\s*[:：]\s*(?P<rest>\S.*)$")
+NOTE_ENTRY_RE = regex.compile(r"^\s*(?P<num>\d{1,2})\s*[.．、]\s*(?P<title>\S.*)$")
+PROXY_SEAL_RE = regex.compile(r"^[（(](?P<organ>.+?)" + _RULES["proxy_seal_suffix"] + r"[）)]$")
+_TITLE_START_RE = regex.compile(r"关于|^转发|^印发")
+_MAX_TITLE = _RULES["max_title_line_chars"]
+_MAX_SIGNATURE = _RULES["max_signature_line_chars"]
+
+
+def fold(text: str) -> str:
+    """Key for comparing titles: width-folded (（ = (), spaces removed."""
+    return compact(unicodedata.normalize("NFKC", text))
+
+
+def _is_numbered(text: str) -> bool:
+    body = text.strip()
+    return bool(ITEM_RE.match(body) or _match_heading(body) or NOTE_ENTRY_RE.match(body))
+
+
+@dataclass
+class _Part:
+    label: str
+    number: int | None
+    first: int  # first line of the part's content (after its title)
+    last: int
+    title: str | None = None
+    marker: int | None = None  # line of the 附件N marker, if any
+
+
+@dataclass
+class _Notice:
+    """Where each element of the notice sits (line indexes)."""
+
+    warnings: list[ParseWarning] = field(default_factory=list)
+    parts: list[_Part] = field(default_factory=list)
+    note: list[tuple[int | None, str]] = field(default_factory=list)
+    title: str | None = None
+    banner: str | None = None
+    doc_number_index: int | None = None
+    recipients: str | None = None
+    signatories: list[str] = field(default_factory=list)
+    proxy_seal: str | None = None
+    date_index: int | None = None
+
+
+def extract_document(source: SourceText, *, source_path: str, content_hash: str) -> Document:
+    """Parse a notice's text into a `Document` (metadata, sections, items, units).
+
+    Pure: reads nothing but its arguments. Fields the text does not hold stay
+    empty and a warning says so.
+    """
+    lines = split_lines(source.text)
+    layout = _read_layout(lines)
+    doc = Document(
+        source_path=source_path,
+        format=source.format,
+        content_hash=content_hash,
+        encoding=source.encoding,
+        page_count=len(source.page_starts) or None,
+        warnings=list(source.warnings) + layout.warnings,
+    )
+    _fill_metadata(doc, layout, lines)
+
+    for part in layout.parts:
+        if part.first > part.last:
+            continue
+        found = parse_part(lines, part.first, part.last, part.label, source.page_starts)
+        doc.sections.extend(found.sections)
+        doc.items.extend(_with_units(item) for item in found.items)
+    _fill_attachments(doc, layout, lines, source.page_starts)
+    _warn_missing(doc, layout)
+    return doc
+
+
+# --- layout ------------------------------------------------------------------
+
+
+def _read_layout(lines: list[Line]) -> _Notice:
+    notice = _Notice()
+    n = len(lines)
+    markers = [(i, m) for i, line in enumerate(lines) if (m := ATTACHMENT_MARKER_RE.match(line.text))]
+    first_marker = markers[0][0] if markers else n
+
+    # The notice itself ends at its date; what follows it, before any 附件 marker,
+    # is the document it issues or forwards.
+    date_index = next((i for i in range(first_marker) if date_line(lines[i].text)), None)
+    notice_last = date_index if date_index is not None else first_marker - 1
+    if notice_last >= 0 and any(not lines[i].blank for i in range(notice_last + 1)):
+        body_first = _read_header(lines, notice_last, notice)
+        body_last = notice_last
+        if date_index is not None:
+            notice.date_index = date_index
+            body_last = _read_signature(lines, date_index, notice) - 1
+        body_last = _read_note(lines, body_first, body_last, notice)
+        notice.parts.append(_Part(BODY_PART, None, body_first, body_last))
+
+    enclosed_first = (date_index + 1) if date_index is not None else None
+    if enclosed_first is not None and any(not lines[i].blank for i in range(enclosed_first, first_marker)):
+        title, content_first = _attachment_title(lines, enclosed_first, first_marker - 1)
+        number = _note_number_for(title, notice.note)
+        label = f"附件{number}" if number is not None else "附件"
+        notice.parts.append(_Part(label, number, content_first, first_marker - 1, title))
+
+    for k, (i, m) in enumerate(markers):
+        last = markers[k + 1][0] - 1 if k + 1 < len(markers) else n - 1
+        number = int(m.group("num")) if m.group("num") else None
+        title, content_first = _attachment_title(lines, i + 1, last)
+        label = f"附件{number}" if number is not None else "附件"
+        notice.parts.append(_Part(label, number, content_first, last, title, marker=i))
+
+    # Part labels key every section and item: keep them unique.
+    seen: dict[str, int] = {}
+    for part in notice.parts:
+        seen[part.label] = seen.get(part.label, 0) + 1
+        if seen[part.label] > 1:
+            part.label = f"{part.label}({seen[part.label]})"
+    return notice
+
+
+def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
+    """Banner, number, title and recipients; returns the first line of the body."""
+    nonblank = [i for i in range(last + 1) if not lines[i].blank][:25]
+    recipients_at = next(
+        (
+            i
+            for i in nonblank
+            if lines[i].stripped.endswith(("：", ":"))
+            and not ATTACHMENT_NOTE_RE.match(lines[i].text)
+            and not _is_numbered(lines[i].text)
+            and i != nonblank[0]
+        ),
+        None,
+    )
+    if recipients_at is not None:
+        # Recipients may wrap: earlier lines ending in ， or 、 belong to them.
+        first = recipients_at
+        while first - 1 >= 0 and (lines[first - 1].blank or lines[first - 1].stripped.endswith(("，", "、", ","))):
+            if lines[first - 1].blank:
+                if first - 2 >= 0 and lines[first - 2].stripped.endswith(("，", "、", ",")):
+                    first -= 1
+                    continue
+                break
+            first -= 1
+        notice.recipients = compact("".join(lines[i].stripped for i in range(first, recipients_at + 1)))[:-1]
+        header = [i for i in nonblank if i < first]
+        body_first = recipients_at + 1
+    else:
+        # No recipients line: the header is the short lines before the first paragraph.
+        header = []
+        for i in nonblank:
+            text = lines[i].stripped
+            if len(compact(text)) > _MAX_TITLE or "。" in text or _is_numbered(text) or "\t" in text:
+                break
+            header.append(i)
+            if fold(text).endswith(tuple(_RULES["title_endings"])):
+                break
+        body_first = header[-1] + 1 if header else 0
+
+    candidates = []
+    for i in header:
+        text = compact(lines[i].text)
+        number = doc_number_line(lines[i].text)
+        if number is not None:
+            notice.doc_number_index = i
+            continue
+        if text.endswith(_RULES["banner_suffix"]) and len(text) > len(_RULES["banner_suffix"]) + 1:
+            notice.banner = text[: -len(_RULES["banner_suffix"])]
+            continue
+        if len(text) <= 4:  # 公开, 特急, 机密 …
+            continue
+        candidates.append(i)
+    start = next((k for k, i in enumerate(candidates) if _TITLE_START_RE.search(compact(lines[i].text))), 0)
+    if start > 0 and notice.banner is None:
+        # Organ name printed above the title without 文件 (e.g. seed 001).
+        notice.banner = compact("".join(lines[i].text for i in candidates[:start]))
+    title_lines = candidates[start:]
+    if title_lines:
+        notice.title = compact("\n".join(lines[i].text for i in title_lines))
+    return body_first
+
+
+def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
+    """Signature lines just above the date; returns the first line of the closing block."""
+    i = date_index - 1
+    while i >= 0 and lines[i].blank:
+        i -= 1
+    collected = []
+    while i >= 0 and not lines[i].blank:
+        text = lines[i].stripped
+        if (
+            len(compact(text)) > _MAX_SIGNATURE
+            or compact(text).endswith(("。", "，", "；", "：", ":", ",", ";"))
+            or _is_numbered(text)
+            or ATTACHMENT_NOTE_RE.match(text)
+        ):
+            break
+        collected.append(i)
+        i -= 1
+    for k in reversed(collected):
+        text = lines[k].stripped
+        seal = PROXY_SEAL_RE.match(compact(text))
+        if seal:
+            notice.proxy_seal = seal.group("organ")
+            continue
+        # Joint issuers stand side by side, separated by wide spaces.
+        notice.signatories.extend(compact(n) for n in regex.split(r"\s{2,}|\u3000+", text) if n.strip())
+    return collected[-1] if collected else date_index
+
+
+def _read_note(lines: list[Line], first: int, last: int, notice: _Notice) -> int:
+    """The 附件说明 (附件：1. … 2. …); returns the last body line before it."""
+    for i in range(first, last + 1):
+        m = ATTACHMENT_NOTE_RE.match(lines[i].text)
+        if m is None:
+            continue
+        entry = NOTE_ENTRY_RE.match(m.group("rest"))
+        entries: list[list] = [[int(entry.group("num")), entry.group("title")]] if entry else [[None, m.group("rest")]]
+        for j in range(i + 1, last + 1):
+            if lines[j].blank:
+                break
+            nxt = NOTE_ENTRY_RE.match(lines[j].text)
+            if nxt and entries[-1][0] is not None and int(nxt.group("num")) == entries[-1][0] + 1:
+                entries.append([int(nxt.group("num")), nxt.group("title")])
+            else:
+                entries[-1][1] += lines[j].stripped  # a long title wraps
+        notice.note = [(num, compact(title)) for num, title in entries]
+        return i - 1
+    return last
+
+
+def _attachment_title(lines: list[Line], first: int, last: int) -> tuple[str | None, int]:
+    """Title lines at the top of an attachment; returns (title, first content line)."""
+    i = first
+    while i <= last and lines[i].blank:
+        i += 1
+    taken: list[int] = []
+    while i <= last and len(taken) < 3:
+        text = lines[i].stripped
+        if lines[i].blank:
+            if taken:
+                break
+            i += 1
+            continue
+        if len(compact(text)) > _MAX_TITLE or "。" in text or "\t" in lines[i].text or _is_numbered(text):
+            break
+        taken.append(i)
+        i += 1
+    if not taken:
+        return None, first
+    return compact("\n".join(lines[k].text for k in taken)), taken[-1] + 1
+
+
+def _note_number_for(title: str | None, note: list[tuple[int | None, str]]) -> int | None:
+    if title is None:
+        return None
+    for number, listed in note:
+        if fold(listed) == fold(title):
+            return number
+    return None
+
+
+# --- assembling the document -------------------------------------------------
+
+
+def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
+    doc.issuer_banner = layout.banner
+    doc.signatories = layout.signatories
+    doc.proxy_seal = layout.proxy_seal
+    doc.recipients = layout.recipients or None
+    issuers = layout.signatories or ([layout.banner] if layout.banner else [])
+    doc.issuers = list(dict.fromkeys(issuers))
+    if layout.doc_number_index is not None:
+        doc.doc_number = doc_number_line(lines[layout.doc_number_index].text)
+    if layout.date_index is not None:
+        doc.date, doc.date_text = date_line(lines[layout.date_index].text)
+
+    doc.title = layout.title
+    if doc.title is None:
+        doc.title = next((p.title for p in layout.parts if p.label != BODY_PART and p.title), None)
+
+    forwarded = forwarded_from_title(doc.title) if doc.title else None
+    if forwarded is not None:
+        issuer, title = forwarded
+        body = next((p for p in layout.parts if p.label == BODY_PART), None)
+        numbers = []
+        if body is not None:
+            text = "\n".join(line.text for line in lines[body.first : body.last + 1])
+            own = doc.doc_number.raw if doc.doc_number else None
+            numbers = [n for n in find_doc_numbers(text) if n.raw != own]
+        doc.forwarded = ForwardedDocument(
+            title=title, issuer=issuer, doc_number=numbers[0] if numbers else None
+        )
+
+
+def _fill_attachments(doc: Document, layout: _Notice, lines: list[Line], page_starts: list[int]) -> None:
+    attachments: dict[str, Attachment] = {}
+    for number, title in layout.note:
+        label = f"附件{number}" if number is not None else "附件"
+        attachments[label] = Attachment(part=label, number=number, title=title, listed=True)
+    for part in layout.parts:
+        if part.label == BODY_PART:
+            continue
+        first = part.marker if part.marker is not None else part.first
+        span = make_span(lines, first, max(first, part.last), page_starts)
+        known = attachments.get(part.label)
+        if known is not None:
+            known.found, known.span = True, span
+            if known.title is None:
+                known.title = part.title
+        else:
+            attachments[part.label] = Attachment(
+                part=part.label, number=part.number, title=part.title, found=True, span=span
+            )
+    doc.attachments = list(attachments.values())
+
+
+def _with_units(item: Item) -> Item:
+    units_text = item.units_text if item.units_text is not None else find_unit_list(item.text)
+    if units_text is None:
+        return item
+    mentions, tail = mentions_from_list(units_text)
+    return item.model_copy(update={"units_text": units_text, "units_tail": tail, "responsible_units": mentions})
+
+
+def _warn_missing(doc: Document, layout: _Notice) -> None:
+    has_notice = any(p.label == BODY_PART for p in layout.parts)
+    where = "the notice's header" if has_notice else "the file (it holds attachments only, no notice header)"
+
+    def warn(field_name: str, message: str) -> None:
+        doc.warnings.append(ParseWarning(field=field_name, message=message))
+
+    if doc.title is None:
+        warn("title", "no title found")
+    if doc.doc_number is None:
+        warn("doc_number", f"no 发文字号 (doc number) in {where}")
+    if not doc.issuers:
+        warn("issuers", f"no issuer: no 发文机关标志 (banner) or 发文机关署名 (signature) in {where}")
+    if doc.date is None:
+        warn("date", f"no 成文日期 (date) in {where}")
+    if doc.recipients is None and has_notice:
+        warn("recipients", "no 主送机关 (recipients) line ending in '：' before the body")
+    for attachment in doc.attachments:
+        if attachment.listed and not attachment.found:
+            warn("attachments", f"{attachment.part} is listed in the 附件说明 but its body is not in the file")
+    if not doc.items:
+        warn("items", "no numbered items or task-table rows found")

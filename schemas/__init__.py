@@ -1,0 +1,41 @@
+"""Pydantic models: the one definition of every record policy-notices produces."""
+
+from schemas.records import (
+    SCHEMA_VERSION,
+    Attachment,
+    DocNumber,
+    Document,
+    ForwardedDocument,
+    Item,
+    ParseWarning,
+    Resolution,
+    Role,
+    Section,
+    SourceFormat,
+    SourceText,
+    Span,
+    UnitMention,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Attachment",
+    "DocNumber",
+    "Document",
+    "ForwardedDocument",
+    "Item",
+    "ParseWarning",
+    "Resolution",
+    "Role",
+    "Section",
+    "SourceFormat",
+    "SourceText",
+    "Span",
+    "UnitMention",
+    "json_schema",
+]
+
+
+def json_schema() -> dict:
+    """JSON Schema of a parsed document (what `notices parse` prints)."""
+    return Document.model_json_schema()

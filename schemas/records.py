@@ -1,0 +1,174 @@
+"""The records policy-notices produces: the one definition of each.
+
+Every stage fills these models; nothing else defines the shape of a notice.
+Names follow GB/T 9704-2012 (党政机关公文格式) where it names the element.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+SourceFormat = Literal["txt", "pdf", "docx"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParseWarning(_Record):
+    """Something the document lacks or that could not be read as expected.
+
+    `field` names the element concerned (e.g. ``doc_number``), so a reader can
+    tell an absent value (the document has none) from an extraction failure.
+    """
+
+    field: str
+    message: str
+
+
+class Span(_Record):
+    """Where a record comes from in the text the extractor read.
+
+    Offsets are character offsets into `SourceText.text` (end exclusive),
+    lines are 1-based and inclusive; `pages` is filled when the reader knows
+    page boundaries (PDF).
+    """
+
+    start: int
+    end: int
+    first_line: int
+    last_line: int
+    pages: list[int] = Field(default_factory=list)
+
+
+class SourceText(_Record):
+    """The text a reader produced from one file, with what is needed to cite it."""
+
+    text: str
+    format: SourceFormat
+    encoding: str | None = None
+    # Offset in `text` where page N+1 starts; empty when the format has no pages.
+    page_starts: list[int] = Field(default_factory=list)
+    warnings: list[ParseWarning] = Field(default_factory=list)
+
+
+class DocNumber(_Record):
+    """发文字号: issuing-organ code, year and serial, e.g. 京纲要办发〔2023〕2号."""
+
+    raw: str
+    organ_code: str
+    year: int
+    serial: int
+
+
+class ForwardedDocument(_Record):
+    """The document a 转发…的通知 passes on, as the wrapper names it."""
+
+    title: str | None = None
+    issuer: str | None = None
+    doc_number: DocNumber | None = None
+    date: dt.date | None = None
+
+
+class Attachment(_Record):
+    """An attachment (附件) as listed in the 附件说明 and/or found in the body.
+
+    `part` is the label its sections and items carry (``附件1``, or ``附件`` when
+    the document does not number it).
+    """
+
+    part: str
+    number: int | None = None
+    title: str | None = None
+    listed: bool = False  # named in the 附件说明
+    found: bool = False  # its body is present in the file
+    span: Span | None = None
+
+
+class Section(_Record):
+    """A heading of the body: 一、 (level 1), （一） (2), 1. (3), （1） (4).
+
+    `key` is unique within the document: part, then the numbers of the
+    heading and its ancestors, e.g. ``附件1/2.3``.
+    """
+
+    key: str
+    part: str
+    level: int
+    number: int
+    label: str  # the numeral as written, e.g. "（一）"
+    title: str
+    parent_key: str | None = None
+    span: Span
+
+
+Role = Literal["lead", "participant", "responsible", "cooperating"]
+Resolution = Literal["exact", "alias", "jurisdiction_rule", "fuzzy", "collective", "unresolved"]
+
+
+class UnitMention(_Record):
+    """One responsible unit named in an item's unit list (责任单位).
+
+    `role`: lead (牵头, or first listed), responsible (负责), cooperating (配合),
+    participant (参与 or listed after the lead).
+    """
+
+    position: int  # 1-based order in the list
+    raw_text: str
+    role: Role
+    is_collective: bool = False  # 各成员单位, 各区 …
+    canonical_name: str | None = None
+    resolution: Resolution = "unresolved"
+
+
+class Item(_Record):
+    """A numbered task item, or a row of a task table.
+
+    Identity within a document is `key`: the section key plus the number.
+    `text` is clean (joined across line breaks, markup removed); `raw_text`
+    is the exact source slice the item was read from.
+    """
+
+    key: str
+    part: str
+    section_key: str | None = None
+    number: int
+    label: str  # the number as written, e.g. "4." or "7"
+    text: str
+    raw_text: str
+    marks: list[str] = Field(default_factory=list)  # e.g. "✓" before the number
+    category: str | None = None  # 任务类别 of a table row
+    units_text: str | None = None  # the unit list as written, without its brackets
+    units_tail: str | None = None  # 等部门 / 按职责分工负责 … stripped from the list
+    responsible_units: list[UnitMention] = Field(default_factory=list)
+    span: Span
+
+
+class Document(_Record):
+    """One notice (公文) as read from one file."""
+
+    schema_version: int = SCHEMA_VERSION
+    source_path: str
+    format: SourceFormat
+    content_hash: str
+    encoding: str | None = None
+    page_count: int | None = None
+    title: str | None = None
+    doc_number: DocNumber | None = None
+    issuers: list[str] = Field(default_factory=list)
+    issuer_banner: str | None = None  # 发文机关标志 as printed
+    signatories: list[str] = Field(default_factory=list)  # 发文机关署名
+    proxy_seal: str | None = None  # 代章: the organ whose seal stands in
+    date: dt.date | None = None  # 成文日期
+    date_text: str | None = None
+    recipients: str | None = None  # 主送机关
+    forwarded: ForwardedDocument | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    items: list[Item] = Field(default_factory=list)
+    warnings: list[ParseWarning] = Field(default_factory=list)
