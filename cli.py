@@ -1,0 +1,140 @@
+"""`notices`: the command line over policy-notices (a thin layer on pipeline/)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.errors import NoticeError
+
+app = typer.Typer(
+    help="Turn Chinese policy notices (txt) into structured data in DuckDB.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_CODES = """Exit codes: 0 all files ingested; 1 some files failed (the others are in); 2 usage or environment error (bad path, locked database)."""
+
+
+def _fail(exc: Exception, code: int = 2) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def parse(
+    file: Annotated[Path, typer.Argument(help="A notice file (.txt).")],
+) -> None:
+    """Parse one notice and print it as JSON.
+
+    Example: notices parse data/raw/003_b8b4a31499fe38d2.txt
+    """
+    from pipeline.golden import document_json
+    from pipeline.ingest import parse_file
+
+    try:
+        if not file.exists():
+            raise NoticeError(f"no such file: {file}")
+        if file.is_dir():
+            raise NoticeError(f"{file} is a folder; parse takes one file (use ingest for folders)")
+        doc = parse_file(file)
+    except NoticeError as exc:
+        _fail(exc)
+    sys.stdout.write(document_json(doc))
+
+
+@app.command(epilog=EXIT_CODES)
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file to create or update.")] = Path("data/notices.duckdb"),
+    force: Annotated[bool, typer.Option(help="Re-parse files even when unchanged.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per file.")] = False,
+) -> None:
+    """Ingest notices into a DuckDB file; unchanged files are skipped.
+
+    Example: notices ingest data/raw --db data/notices.duckdb
+    """
+    from pipeline.ingest import ingest as run_ingest
+    from pipeline.progress import Reporter
+
+    reporter = Reporter(quiet=quiet or as_json, verbose=verbose)
+    try:
+        with reporter:
+            report = run_ingest(paths, db, force=force, on_start=reporter.start, on_file=reporter.file_done)
+    except NoticeError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        typer.echo(
+            "interrupted: every document written so far is complete; run the same command again to resume",
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        reporter.summary(report)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def check(
+    update: Annotated[bool, typer.Option(help="Rewrite the expected outputs from the current parser.")] = False,
+    raw: Annotated[Path, typer.Option(help="Folder of input notices.")] = Path("data/raw"),
+    parsed: Annotated[Path, typer.Option(help="Folder of reviewed outputs.")] = Path("data/parsed"),
+) -> None:
+    """Compare the parse of every file in data/raw/ with its reviewed output in data/parsed/.
+
+    Example: notices check            (exit 1 and a per-field diff on any difference)
+    Example: notices check --update   (after reviewing the change against the source)
+    """
+    from pipeline.golden import check as run_check
+
+    if not raw.is_dir():
+        _fail(NoticeError(f"no such folder: {raw}"))
+    results = run_check(raw, parsed, update=update)
+    if not results:
+        _fail(NoticeError(f"no notices in {raw}"))
+    failed = 0
+    for result in results:
+        if result.ok:
+            typer.echo(f"ok       {result.file}" + ("  (expected output written)" if update else ""))
+            continue
+        failed += 1
+        if result.error:
+            typer.echo(f"ERROR    {result.file}: {result.error}")
+        elif result.missing_expected:
+            typer.echo(f"MISSING  {result.file}: no {parsed}/{result.file}.json; review the parse, then --update")
+        else:
+            typer.echo(f"DIFFERS  {result.file}: {len(result.differences)} difference(s)")
+            for line in result.differences[:25]:
+                typer.echo(f"    {line}")
+            if len(result.differences) > 25:
+                typer.echo(f"    … and {len(result.differences) - 25} more")
+    typer.echo(f"{len(results) - failed} of {len(results)} files match their reviewed output")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a parsed document.
+
+    Example: notices schema > document.schema.json
+    """
+    from schemas import json_schema
+
+    typer.echo(json.dumps(json_schema(), ensure_ascii=False, indent=1))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Orchestration: read files, call the extractors, store the records in DuckDB."""

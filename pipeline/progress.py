@@ -1,0 +1,80 @@
+"""What an ingest shows a person: a progress bar on a terminal, plain lines elsewhere."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipeline.ingest import FileOutcome, IngestReport
+
+
+class Reporter:
+    """Progress of one ingest; use as a context manager around the run."""
+
+    def __init__(self, *, quiet: bool = False, verbose: bool = False):
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.quiet = quiet
+        self.verbose = verbose
+        self.failed = 0
+        self._bar: Progress | None = None
+        self._task = None
+        # The bar only where a person watches; logs get one line per file instead.
+        self._live = self.err.is_terminal and not quiet and not verbose
+
+    def __enter__(self) -> Reporter:
+        if self._live:
+            self._bar = Progress(
+                TextColumn("[bold]ingest"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} files/s  errors {task.fields[errors]}  {task.fields[current]}"),
+                TimeElapsedColumn(),
+                console=self.err,
+                transient=True,
+            )
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def start(self, total: int) -> None:
+        if self._bar is not None:
+            self._task = self._bar.add_task("ingest", total=total, rate="0.0", errors=0, current="")
+
+    def file_done(self, outcome: FileOutcome) -> None:
+        if outcome.status == "failed":
+            self.failed += 1
+        if self._bar is not None and self._task is not None:
+            if outcome.status != "skipped":
+                task = self._bar.tasks[0]
+                elapsed = task.elapsed or 0.0
+                rate = f"{(task.completed + 1) / elapsed:.1f}" if elapsed > 0 else "-"
+                self._bar.update(self._task, advance=1, rate=rate, errors=self.failed, current=outcome.path[-40:])
+            if outcome.status == "failed":
+                self._bar.console.print(f"[red]failed[/red] {outcome.path}: {outcome.message}")
+            return
+        if self.quiet:
+            return
+        if outcome.status == "failed":
+            self.err.print(f"failed     {outcome.path}: {outcome.message}")
+        elif self.verbose or outcome.status != "unchanged":
+            extra = f"  {outcome.items} items, {outcome.unit_mentions} unit mentions" if outcome.items else ""
+            self.err.print(f"{outcome.status:<10} {outcome.path}{extra}")
+
+    def summary(self, report: IngestReport) -> None:
+        c = report.counts
+        self.out.print(
+            f"{report.db}: {c['new']} new, {c['replaced']} replaced, {c['unchanged']} unchanged, "
+            f"{c['failed']} failed, {c['skipped']} skipped files in {report.seconds:.1f}s"
+        )
+        self.out.print(
+            f"added {report.items_added} items and {report.unit_mentions_added} unit mentions; "
+            f"{report.warnings} warnings in the database (see the document_warnings table)"
+        )
+        for failure in report.failures:
+            self.out.print(f"  failed: {failure.path}: {failure.message}")
+        if report.failures:
+            self.out.print("  (each failure is also a row in the ingest_errors table)")

@@ -1,0 +1,461 @@
+"""The DuckDB file researchers query. This module owns the schema and every write.
+
+One row per file version in `documents` (a changed file adds a version and
+the old one is marked `is_current = false`); sections, items and unit
+mentions exist for current versions only. Each document is written in one
+transaction, so an interrupted ingest never leaves half a document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline.errors import StoreError
+from schemas import SCHEMA_VERSION, Document
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    comment: str  # Chinese, then English
+
+
+def _c(name: str, type_: str, comment: str) -> Column:
+    return Column(name, type_, comment)
+
+
+TABLES: dict[str, list[Column]] = {
+    "documents": [
+        _c("document_id", "VARCHAR", "文档版本标识 / id of this file version (hash of path and content)"),
+        _c("source_path", "VARCHAR NOT NULL", "来源文件 / path of the file as ingested"),
+        _c("content_hash", "VARCHAR NOT NULL", "内容哈希 / SHA-256 of the file's bytes"),
+        _c("is_current", "BOOLEAN NOT NULL", "是否当前版本 / true for the latest version of this path"),
+        _c("format", "VARCHAR", "文件格式 / txt, pdf or docx"),
+        _c("encoding", "VARCHAR", "文本编码 / encoding of a text file"),
+        _c("page_count", "INTEGER", "页数 / pages, for paged formats"),
+        _c("title", "VARCHAR", "标题 / title"),
+        _c("doc_number", "VARCHAR", "发文字号 / document number, e.g. 京纲要办发〔2023〕2号"),
+        _c("doc_number_organ", "VARCHAR", "机关代字 / issuing-organ code of the number, e.g. 京纲要办发"),
+        _c("doc_number_year", "INTEGER", "年份 / year in the number"),
+        _c("doc_number_serial", "INTEGER", "序号 / serial in the number"),
+        _c("issuers", "VARCHAR[]", "发文机关 / issuing organs"),
+        _c("issuer_banner", "VARCHAR", "发文机关标志 / issuer banner as printed"),
+        _c("signatories", "VARCHAR[]", "发文机关署名 / organs in the signature"),
+        _c("proxy_seal", "VARCHAR", "代章机关 / organ whose seal stands in (代章)"),
+        _c("issued_date", "DATE", "成文日期 / date of the document"),
+        _c("year", "INTEGER", "年度 / year of the date, else of the number"),
+        _c("recipients", "VARCHAR", "主送机关 / recipients"),
+        _c("forwarded_title", "VARCHAR", "被转发文件标题 / title of the forwarded document"),
+        _c("forwarded_issuer", "VARCHAR", "被转发文件发文机关 / issuer of the forwarded document"),
+        _c("forwarded_doc_number", "VARCHAR", "被转发文件字号 / number of the forwarded document"),
+        _c("warning_count", "INTEGER", "警告数 / warnings raised while parsing"),
+        _c("run_id", "INTEGER", "导入批次 / ingest run that wrote this version"),
+        _c("ingested_at", "TIMESTAMP", "导入时间 / when this version was written"),
+    ],
+    "attachments": [
+        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
+        _c("part", "VARCHAR NOT NULL", "部分 / label of the attachment, e.g. 附件1"),
+        _c("number", "INTEGER", "附件序号 / attachment number"),
+        _c("title", "VARCHAR", "附件名称 / attachment title"),
+        _c("listed", "BOOLEAN", "列于附件说明 / named in the attachment note"),
+        _c("found", "BOOLEAN", "正文存在 / body present in the file"),
+        _c("first_line", "INTEGER", "起始行 / first line"),
+        _c("last_line", "INTEGER", "结束行 / last line"),
+    ],
+    "sections": [
+        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
+        _c("section_key", "VARCHAR NOT NULL", "章节键 / part and heading numbers, e.g. 附件1/2.3"),
+        _c("part", "VARCHAR NOT NULL", "部分 / 正文 or an attachment label"),
+        _c("level", "INTEGER NOT NULL", "层级 / 1 一、 2 （一） 3 1. 4 （1）"),
+        _c("number", "INTEGER NOT NULL", "序号 / number of the heading"),
+        _c("label", "VARCHAR", "编号原文 / numeral as written"),
+        _c("title", "VARCHAR", "标题 / heading text"),
+        _c("parent_key", "VARCHAR", "上级章节 / key of the parent heading"),
+        _c("first_line", "INTEGER", "行号 / line in the source text"),
+        _c("pages", "INTEGER[]", "页码 / pages"),
+    ],
+    "items": [
+        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
+        _c("item_key", "VARCHAR NOT NULL", "条目键 / section key and number, e.g. 附件1/2.1/4"),
+        _c("part", "VARCHAR NOT NULL", "部分 / 正文 or an attachment label"),
+        _c("section_key", "VARCHAR", "所属章节 / section the item is under"),
+        _c("number", "INTEGER NOT NULL", "序号 / item number"),
+        _c("label", "VARCHAR", "编号原文 / number as written"),
+        _c("category", "VARCHAR", "任务类别 / category column of a task table"),
+        _c("text", "VARCHAR NOT NULL", "任务内容 / clean text of the item"),
+        _c("raw_text", "VARCHAR NOT NULL", "原文 / exact source text"),
+        _c("marks", "VARCHAR[]", "标记 / marks before the number, e.g. ✓"),
+        _c("units_text", "VARCHAR", "责任单位原文 / unit list as written"),
+        _c("units_tail", "VARCHAR", "单位尾注 / tail such as 等部门"),
+        _c("first_line", "INTEGER", "起始行 / first line"),
+        _c("last_line", "INTEGER", "结束行 / last line"),
+        _c("start_offset", "INTEGER", "起始字符 / character offset"),
+        _c("end_offset", "INTEGER", "结束字符 / end offset (exclusive)"),
+        _c("pages", "INTEGER[]", "页码 / pages"),
+    ],
+    "unit_mentions": [
+        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
+        _c("item_key", "VARCHAR NOT NULL", "条目键 / item"),
+        _c("position", "INTEGER NOT NULL", "位次 / order in the unit list, 1 first"),
+        _c("raw_text", "VARCHAR NOT NULL", "单位原文 / unit name as written"),
+        _c("role", "VARCHAR NOT NULL", "角色 / lead 牵头, responsible 负责, cooperating 配合, participant 参与"),
+        _c("is_collective", "BOOLEAN NOT NULL", "集体指称 / 各成员单位, 各区 …"),
+        _c("canonical_name", "VARCHAR", "规范名称 / canonical unit, if resolved"),
+        _c("resolution", "VARCHAR NOT NULL", "解析方式 / exact, alias, jurisdiction_rule, fuzzy, collective, unresolved"),
+    ],
+    "document_warnings": [
+        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
+        _c("field", "VARCHAR NOT NULL", "字段 / element concerned"),
+        _c("message", "VARCHAR NOT NULL", "说明 / what is missing or wrong"),
+    ],
+    "ingest_runs": [
+        _c("run_id", "INTEGER", "批次 / run number"),
+        _c("started_at", "TIMESTAMP", "开始 / start"),
+        _c("finished_at", "TIMESTAMP", "结束 / end (null if interrupted)"),
+        _c("paths", "VARCHAR[]", "路径 / paths given"),
+        _c("files_new", "INTEGER", "新增 / new files"),
+        _c("files_unchanged", "INTEGER", "未变 / unchanged, skipped"),
+        _c("files_replaced", "INTEGER", "替换 / changed files replaced"),
+        _c("files_failed", "INTEGER", "失败 / files that failed"),
+        _c("files_skipped", "INTEGER", "跳过 / files of unsupported types"),
+    ],
+    "ingest_errors": [
+        _c("run_id", "INTEGER", "批次 / run"),
+        _c("source_path", "VARCHAR NOT NULL", "文件 / file"),
+        _c("stage", "VARCHAR NOT NULL", "阶段 / read, extract, normalize or store"),
+        _c("error_class", "VARCHAR NOT NULL", "错误类型 / kind of error"),
+        _c("message", "VARCHAR NOT NULL", "说明 / what happened and what to do"),
+        _c("occurred_at", "TIMESTAMP", "时间 / when"),
+    ],
+}
+
+CONSTRAINTS = {
+    "documents": "PRIMARY KEY (document_id)",
+    "attachments": "PRIMARY KEY (document_id, part), FOREIGN KEY (document_id) REFERENCES documents (document_id)",
+    "sections": "PRIMARY KEY (document_id, section_key), FOREIGN KEY (document_id) REFERENCES documents (document_id)",
+    "items": "PRIMARY KEY (document_id, item_key), FOREIGN KEY (document_id) REFERENCES documents (document_id)",
+    "unit_mentions": "PRIMARY KEY (document_id, item_key, position), "
+    "FOREIGN KEY (document_id, item_key) REFERENCES items (document_id, item_key)",
+    "document_warnings": "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
+    "ingest_runs": "PRIMARY KEY (run_id)",
+}
+
+# Children first: the order rows of one document version are deleted in.
+_CHILD_TABLES = ["unit_mentions", "items", "sections", "attachments", "document_warnings"]
+
+VIEWS = {
+    "document_summary": """
+        SELECT d.document_id, d.source_path, d.title, d.doc_number, d.issuers, d.issued_date, d.year,
+               (SELECT count(*) FROM sections s WHERE s.document_id = d.document_id) AS sections,
+               (SELECT count(*) FROM items i WHERE i.document_id = d.document_id) AS items,
+               (SELECT count(*) FROM unit_mentions m WHERE m.document_id = d.document_id) AS unit_mentions,
+               d.warning_count
+        FROM documents d WHERE d.is_current""",
+    "item_units": """
+        SELECT i.document_id, i.item_key, i.part, i.section_key, i.number, i.category, i.text,
+               list(coalesce(m.canonical_name, m.raw_text) ORDER BY m.position)
+                   FILTER (WHERE m.position IS NOT NULL) AS units,
+               any_value(coalesce(m.canonical_name, m.raw_text)) FILTER (WHERE m.role = 'lead') AS lead_unit
+        FROM items i JOIN documents d USING (document_id)
+        LEFT JOIN unit_mentions m USING (document_id, item_key)
+        WHERE d.is_current
+        GROUP BY ALL""",
+    "unit_workload": """
+        SELECT coalesce(m.canonical_name, m.raw_text) AS unit, m.is_collective, d.document_id, d.title, d.year,
+               count(*) FILTER (WHERE m.role = 'lead') AS items_led,
+               count(*) FILTER (WHERE m.role <> 'lead') AS items_co_handled,
+               count(*) AS items_total
+        FROM unit_mentions m JOIN documents d USING (document_id)
+        WHERE d.is_current
+        GROUP BY ALL""",
+}
+
+
+def document_id(source_path: str, content_hash: str) -> str:
+    """Stable id of one version of one file: the same input always gets the same id."""
+    return hashlib.sha256(f"{source_path}\0{content_hash}".encode()).hexdigest()[:16]
+
+
+class Store:
+    """An open notices database."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
+        self.con = con
+        self.path = path
+        self._current: dict[str, tuple[str, str]] | None = None
+
+    # -- opening ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        path = str(path)
+        parent = Path(path).parent
+        if not parent.exists():
+            raise StoreError(f"the folder {parent} does not exist; create it or choose another --db path", path=path)
+        try:
+            con = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    "the database is open in another process (DuckDB CLI, DBeaver, another ingest); "
+                    "close it there and run the command again",
+                    path=path,
+                ) from exc
+            raise StoreError(f"cannot open the database: {exc}", path=path) from exc
+        except duckdb.Error as exc:
+            raise StoreError(f"not a DuckDB database, or damaged: {exc}", path=path) from exc
+        store = cls(con, path)
+        store._ensure_schema()
+        return store
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_schema(self) -> None:
+        con = self.con
+        con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None:
+            version = int(row[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"made by a newer policy-notices (schema {version}, this one knows {SCHEMA_VERSION}); "
+                    "upgrade policy-notices or ingest into a new file",
+                    path=self.path,
+                )
+            if version == SCHEMA_VERSION:
+                return
+            # Older schemas: add migrations here as versions appear.
+            raise StoreError(
+                f"made by an older policy-notices (schema {version}) that cannot be migrated; "
+                "ingest the folder into a new --db file",
+                path=self.path,
+            )
+        con.execute("BEGIN")
+        for table, columns in TABLES.items():
+            cols = ", ".join(f"{c.name} {c.type}" for c in columns)
+            extra = f", {CONSTRAINTS[table]}" if table in CONSTRAINTS else ""
+            con.execute(f"CREATE TABLE {table} ({cols}{extra})")
+            for c in columns:
+                con.execute(f"COMMENT ON COLUMN {table}.{c.name} IS {_sql_string(c.comment)}")
+        for name, sql in VIEWS.items():
+            con.execute(f"CREATE VIEW {name} AS {sql}")
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        con.execute("COMMIT")
+
+    # -- reading -----------------------------------------------------------------
+
+    def current_versions(self) -> dict[str, tuple[str, str]]:
+        """source_path → (document_id, content_hash) of every current document (loaded once)."""
+        if self._current is None:
+            rows = self.con.execute(
+                "SELECT source_path, document_id, content_hash FROM documents WHERE is_current"
+            ).fetchall()
+            self._current = {path: (doc_id, digest) for path, doc_id, digest in rows}
+        return self._current
+
+    def counts(self) -> dict[str, int]:
+        """Rows in each table (current documents only for documents)."""
+        out = {"documents": self.con.execute("SELECT count(*) FROM documents WHERE is_current").fetchone()[0]}
+        for table in ("sections", "items", "unit_mentions", "document_warnings", "ingest_errors"):
+            out[table] = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return out
+
+    # -- writing -----------------------------------------------------------------
+
+    def start_run(self, paths: list[str]) -> int:
+        run_id = self.con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs").fetchone()[0]
+        self.con.execute(
+            "INSERT INTO ingest_runs (run_id, started_at, paths) VALUES (?, ?, ?)", [run_id, _now(), paths]
+        )
+        return run_id
+
+    def finish_run(self, run_id: int, counts: dict[str, int]) -> None:
+        self.con.execute(
+            "UPDATE ingest_runs SET finished_at = ?, files_new = ?, files_unchanged = ?, files_replaced = ?, "
+            "files_failed = ?, files_skipped = ? WHERE run_id = ?",
+            [_now(), counts["new"], counts["unchanged"], counts["replaced"], counts["failed"], counts["skipped"], run_id],
+        )
+
+    def record_error(self, run_id: int, source_path: str, stage: str, error_class: str, message: str) -> None:
+        self.con.execute(
+            "INSERT INTO ingest_errors VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, source_path, stage, error_class, message, _now()],
+        )
+
+    def write_document(self, doc: Document, run_id: int) -> str:
+        """Store one document version atomically; returns 'new', 'replaced' or 'rewritten'."""
+        new_id = document_id(doc.source_path, doc.content_hash)
+        previous = self.current_versions().get(doc.source_path)
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            if previous is not None:
+                for table in _CHILD_TABLES:
+                    con.execute(f"DELETE FROM {table} WHERE document_id = ?", [previous[0]])
+                con.execute("UPDATE documents SET is_current = false WHERE document_id = ?", [previous[0]])
+            exists = con.execute("SELECT 1 FROM documents WHERE document_id = ?", [new_id]).fetchone()
+            row = _document_row(doc, new_id, run_id)
+            if exists:
+                # The same version again (--force, or a file changed back): refresh it in place.
+                sets = ", ".join(f"{k} = ?" for k in row if k != "document_id")
+                con.execute(
+                    f"UPDATE documents SET {sets} WHERE document_id = ?",
+                    [v for k, v in row.items() if k != "document_id"] + [new_id],
+                )
+            else:
+                _insert(con, "documents", [row])
+            _insert(con, "attachments", [_attachment_row(a, new_id) for a in doc.attachments])
+            _insert(con, "sections", [_section_row(s, new_id) for s in doc.sections])
+            _insert(con, "items", [_item_row(i, new_id) for i in doc.items])
+            _insert(
+                con,
+                "unit_mentions",
+                [_mention_row(m, i.key, new_id) for i in doc.items for m in i.responsible_units],
+            )
+            _insert(
+                con,
+                "document_warnings",
+                [{"document_id": new_id, "field": w.field, "message": w.message} for w in doc.warnings],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self.current_versions()[doc.source_path] = (new_id, doc.content_hash)
+        if previous is None:
+            return "new"
+        return "rewritten" if previous[0] == new_id else "replaced"
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal (COMMENT ON takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert rows column-wise with one statement: unnest of list parameters.
+
+    Much faster than executemany (one round trip, vectorized), and needs no
+    pandas or pyarrow.
+    """
+    if not rows:
+        return
+    columns = [c for c in TABLES[table] if c.name in rows[0]]
+    params = [[row[c.name] for row in rows] for c in columns]
+    selects = ", ".join(f"unnest(${k + 1}::{c.type.split()[0]}[])" for k, c in enumerate(columns))
+    names = ", ".join(c.name for c in columns)
+    con.execute(f"INSERT INTO {table} ({names}) SELECT {selects}", params)
+
+
+def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:
+    number = doc.doc_number
+    forwarded = doc.forwarded
+    year = doc.date.year if doc.date else (number.year if number else None)
+    return {
+        "document_id": doc_id,
+        "source_path": doc.source_path,
+        "content_hash": doc.content_hash,
+        "is_current": True,
+        "format": doc.format,
+        "encoding": doc.encoding,
+        "page_count": doc.page_count,
+        "title": doc.title,
+        "doc_number": number.raw if number else None,
+        "doc_number_organ": number.organ_code if number else None,
+        "doc_number_year": number.year if number else None,
+        "doc_number_serial": number.serial if number else None,
+        "issuers": doc.issuers,
+        "issuer_banner": doc.issuer_banner,
+        "signatories": doc.signatories,
+        "proxy_seal": doc.proxy_seal,
+        "issued_date": doc.date,
+        "year": year,
+        "recipients": doc.recipients,
+        "forwarded_title": forwarded.title if forwarded else None,
+        "forwarded_issuer": forwarded.issuer if forwarded else None,
+        "forwarded_doc_number": forwarded.doc_number.raw if forwarded and forwarded.doc_number else None,
+        "warning_count": len(doc.warnings),
+        "run_id": run_id,
+        "ingested_at": _now(),
+    }
+
+
+def _attachment_row(a, doc_id: str) -> dict[str, Any]:
+    return {
+        "document_id": doc_id,
+        "part": a.part,
+        "number": a.number,
+        "title": a.title,
+        "listed": a.listed,
+        "found": a.found,
+        "first_line": a.span.first_line if a.span else None,
+        "last_line": a.span.last_line if a.span else None,
+    }
+
+
+def _section_row(s, doc_id: str) -> dict[str, Any]:
+    return {
+        "document_id": doc_id,
+        "section_key": s.key,
+        "part": s.part,
+        "level": s.level,
+        "number": s.number,
+        "label": s.label,
+        "title": s.title,
+        "parent_key": s.parent_key,
+        "first_line": s.span.first_line,
+        "pages": s.span.pages,
+    }
+
+
+def _item_row(i, doc_id: str) -> dict[str, Any]:
+    return {
+        "document_id": doc_id,
+        "item_key": i.key,
+        "part": i.part,
+        "section_key": i.section_key,
+        "number": i.number,
+        "label": i.label,
+        "category": i.category,
+        "text": i.text,
+        "raw_text": i.raw_text,
+        "marks": i.marks,
+        "units_text": i.units_text,
+        "units_tail": i.units_tail,
+        "first_line": i.span.first_line,
+        "last_line": i.span.last_line,
+        "start_offset": i.span.start,
+        "end_offset": i.span.end,
+        "pages": i.span.pages,
+    }
+
+
+def _mention_row(m, item_key: str, doc_id: str) -> dict[str, Any]:
+    return {
+        "document_id": doc_id,
+        "item_key": item_key,
+        "position": m.position,
+        "raw_text": m.raw_text,
+        "role": m.role,
+        "is_collective": m.is_collective,
+        "canonical_name": m.canonical_name,
+        "resolution": m.resolution,
+    }
