@@ -45,9 +45,8 @@ TABLES: dict[str, list[Column]] = {
         _c("doc_number_organ", "VARCHAR", "机关代字 / issuing-organ code of the number, e.g. 京纲要办发"),
         _c("doc_number_year", "INTEGER", "年份 / year in the number"),
         _c("doc_number_serial", "INTEGER", "序号 / serial in the number"),
-        _c("issuers", "VARCHAR[]", "发文机关 / issuing organs"),
+        _c("issuer", "VARCHAR", "发文机关 / issuing organs, joined with 、 (one row each in document_issuers)"),
         _c("issuer_banner", "VARCHAR", "发文机关标志 / issuer banner as printed"),
-        _c("signatories", "VARCHAR[]", "发文机关署名 / organs in the signature"),
         _c("proxy_seal", "VARCHAR", "代章机关 / organ whose seal stands in (代章)"),
         _c("issued_date", "DATE", "成文日期 / date of the document"),
         _c("year", "INTEGER", "年度 / year of the date, else of the number"),
@@ -58,6 +57,14 @@ TABLES: dict[str, list[Column]] = {
         _c("warning_count", "INTEGER", "警告数 / warnings raised while parsing"),
         _c("run_id", "INTEGER", "导入批次 / ingest run that wrote this version"),
         _c("ingested_at", "TIMESTAMP", "导入时间 / when this version was written"),
+    ],
+    # Issuers in their own table: a document row is updated in place on
+    # --force, and DuckDB cannot update a LIST column of a row other tables reference.
+    "document_issuers": [
+        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
+        _c("position", "INTEGER NOT NULL", "位次 / order, 1 first"),
+        _c("issuer", "VARCHAR NOT NULL", "发文机关 / issuing organ (from the signature, else the banner)"),
+        _c("in_signature", "BOOLEAN NOT NULL", "见于署名 / named in the 发文机关署名"),
     ],
     "attachments": [
         _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
@@ -138,21 +145,29 @@ TABLES: dict[str, list[Column]] = {
 
 CONSTRAINTS = {
     "documents": "PRIMARY KEY (document_id)",
+    "document_issuers": "PRIMARY KEY (document_id, position), "
+    "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
     "attachments": "PRIMARY KEY (document_id, part), FOREIGN KEY (document_id) REFERENCES documents (document_id)",
     "sections": "PRIMARY KEY (document_id, section_key), FOREIGN KEY (document_id) REFERENCES documents (document_id)",
     "items": "PRIMARY KEY (document_id, item_key), FOREIGN KEY (document_id) REFERENCES documents (document_id)",
+    # Not a foreign key to items: DuckDB checks foreign keys against the state
+    # before the transaction, so items could not be deleted in the same
+    # transaction as their mentions, and a document could not be replaced atomically.
     "unit_mentions": "PRIMARY KEY (document_id, item_key, position), "
-    "FOREIGN KEY (document_id, item_key) REFERENCES items (document_id, item_key)",
+    "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
     "document_warnings": "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
     "ingest_runs": "PRIMARY KEY (run_id)",
 }
 
 # Children first: the order rows of one document version are deleted in.
-_CHILD_TABLES = ["unit_mentions", "items", "sections", "attachments", "document_warnings"]
+_CHILD_TABLES = ["unit_mentions", "items", "sections", "attachments", "document_warnings", "document_issuers"]
 
 VIEWS = {
     "document_summary": """
-        SELECT d.document_id, d.source_path, d.title, d.doc_number, d.issuers, d.issued_date, d.year,
+        SELECT d.document_id, d.source_path, d.title, d.doc_number,
+               (SELECT list(x.issuer ORDER BY x.position) FROM document_issuers x
+                WHERE x.document_id = d.document_id) AS issuers,
+               d.issued_date, d.year,
                (SELECT count(*) FROM sections s WHERE s.document_id = d.document_id) AS sections,
                (SELECT count(*) FROM items i WHERE i.document_id = d.document_id) AS items,
                (SELECT count(*) FROM unit_mentions m WHERE m.document_id = d.document_id) AS unit_mentions,
@@ -306,7 +321,10 @@ class Store:
             if previous is not None:
                 for table in _CHILD_TABLES:
                     con.execute(f"DELETE FROM {table} WHERE document_id = ?", [previous[0]])
-                con.execute("UPDATE documents SET is_current = false WHERE document_id = ?", [previous[0]])
+                if previous[0] != new_id:
+                    # Updated once only: DuckDB refuses a second update of a
+                    # referenced row in the same transaction.
+                    con.execute("UPDATE documents SET is_current = false WHERE document_id = ?", [previous[0]])
             exists = con.execute("SELECT 1 FROM documents WHERE document_id = ?", [new_id]).fetchone()
             row = _document_row(doc, new_id, run_id)
             if exists:
@@ -318,6 +336,14 @@ class Store:
                 )
             else:
                 _insert(con, "documents", [row])
+            _insert(
+                con,
+                "document_issuers",
+                [
+                    {"document_id": new_id, "position": n, "issuer": name, "in_signature": name in doc.signatories}
+                    for n, name in enumerate(doc.issuers, start=1)
+                ],
+            )
             _insert(con, "attachments", [_attachment_row(a, new_id) for a in doc.attachments])
             _insert(con, "sections", [_section_row(s, new_id) for s in doc.sections])
             _insert(con, "items", [_item_row(i, new_id) for i in doc.items])
@@ -382,9 +408,8 @@ def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:
         "doc_number_organ": number.organ_code if number else None,
         "doc_number_year": number.year if number else None,
         "doc_number_serial": number.serial if number else None,
-        "issuers": doc.issuers,
+        "issuer": "、".join(doc.issuers) or None,
         "issuer_banner": doc.issuer_banner,
-        "signatories": doc.signatories,
         "proxy_seal": doc.proxy_seal,
         "issued_date": doc.date,
         "year": year,

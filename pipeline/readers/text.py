@@ -25,20 +25,36 @@ def decode(data: bytes) -> tuple[str, str]:
         return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16"
-    if len(data) >= 4 and data.count(b"\x00") >= len(data) // 4:
-        # BOM-less UTF-16: the zero bytes of ASCII characters fall on one side.
-        even, odd = data[0::2].count(0), data[1::2].count(0)
-        encoding = "utf-16-le" if odd > even else "utf-16-be"
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            pass
+    if b"\x00" in data and len(data) % 2 == 0:
+        # UTF-8 and GB18030 text never holds NUL bytes; BOM-less UTF-16 does
+        # (ASCII digits, newlines). Take the byte order that reads as text.
+        best = max(
+            ((_plausibility(data, enc), enc) for enc in ("utf-16-le", "utf-16-be")),
+            key=lambda pair: pair[0],
+        )
+        if best[0] > 0.9:
+            return data.decode(best[1]), best[1]
     for encoding in ("utf-8", "gb18030"):
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
     raise ReadError("not readable as text (tried UTF-8, UTF-16 and GB18030); is it a binary file named .txt?")
+
+
+def _plausibility(data: bytes, encoding: str) -> float:
+    """Share of characters that are CJK, ASCII text or common punctuation."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return 0.0
+    good = sum(
+        1
+        for ch in text
+        if ("\u4e00" <= ch <= "\u9fff") or (" " <= ch <= "~") or ch in "\n\r\t" or ("\u3000" <= ch <= "\u303f")
+        or ("\uff00" <= ch <= "\uffef") or ("\u2010" <= ch <= "\u201f")
+    )
+    return good / max(len(text), 1)
 
 
 def normalize_newlines(text: str) -> str:

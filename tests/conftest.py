@@ -1,0 +1,39 @@
+"""Shared fixtures: the seed notices in data/raw/ and the optional ../shared/ corpus."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from pipeline.ingest import parse_file
+from schemas import Document
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = ROOT / "data" / "raw"
+PARSED = ROOT / "data" / "parsed"
+SHARED = ROOT.parent / "shared"
+
+
+def seed_path(prefix: str) -> Path:
+    """The seed whose name starts with `prefix` (000 … 004)."""
+    (path,) = RAW.glob(f"{prefix}_*.txt")
+    return path
+
+
+@cache
+def seed(prefix: str) -> Document:
+    path = seed_path(prefix)
+    return parse_file(path, source_path=path.name)
+
+
+def seed_text(prefix: str) -> str:
+    return seed_path(prefix).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared/ is not beside the project")
+    return SHARED

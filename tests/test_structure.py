@@ -1,0 +1,138 @@
+"""Metadata, headings and items of the five seed notices, field by field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from extractors.text import without_space
+from tests.conftest import seed, seed_text
+
+
+def heading_counts(doc, part=None):
+    return Counter(s.level for s in doc.sections if part is None or s.part == part)
+
+
+def items_of(doc, part=None):
+    return [i for i in doc.items if part is None or i.part == part]
+
+
+def warned(doc):
+    return {w.field for w in doc.warnings}
+
+
+def test_000_task_ledger_without_header():
+    doc = seed("000")
+    assert doc.title == "2023年全民科学素质行动重点工作任务台账"
+    assert doc.doc_number is None and doc.issuers == [] and doc.date is None
+    assert {"doc_number", "issuers", "date"} <= warned(doc)
+    assert [i.number for i in doc.items] == list(range(1, 68))
+    # Item 30 ends a page: item 31 after the blank line is its own item.
+    assert doc.items[29].text.endswith("（交通运输部）")
+    assert doc.items[30].text.startswith("举办第十五届国际交通技术与设备展览会")
+
+
+def test_001_forwarding_notice():
+    doc = seed("001")
+    assert doc.issuers == ["广东省全民科学素质纲要实施工作办公室"]
+    assert doc.date == dt.date(2020, 4, 24)
+    assert doc.doc_number is None and "doc_number" in warned(doc)
+    assert doc.title == "转发国家纲要办《关于印发<2020年全民科学素质行动工作要点>的通知》的通知"
+    assert doc.forwarded is not None
+    assert doc.forwarded.doc_number.raw == "纲要办发〔2020〕1号"
+    assert doc.forwarded.issuer == "国家纲要办"
+    assert doc.forwarded.title == "关于印发<2020年全民科学素质行动工作要点>的通知"
+    assert doc.recipients == "省全民科学素质实施工作办公室各成员单位，各地级以上市纲要办（科协）"
+    assert heading_counts(doc) == {1: 4, 2: 13}
+    assert [i.number for i in doc.items] == list(range(1, 43))
+    # 2020年是… and 5·30… are not items.
+    assert all(not i.text.startswith(("2020年是", "30")) for i in doc.items)
+
+
+def test_002_work_points():
+    doc = seed("002")
+    assert doc.doc_number.raw == "唐全科字〔2023〕1号"
+    assert (doc.doc_number.organ_code, doc.doc_number.year, doc.doc_number.serial) == ("唐全科字", 2023, 1)
+    assert doc.issuers == ["唐山市全民科学素质工作领导小组"]
+    assert doc.date == dt.date(2023, 3, 30)
+    assert doc.title == "关于印发《2023年唐山市全民科学素质行动工作要点》的通知"
+    assert heading_counts(doc) == {1: 3, 2: 10}
+    assert [i.number for i in doc.items] == list(range(1, 23))
+    item4 = doc.items[3]
+    assert item4.span.first_line == 37 and item4.span.last_line == 39
+    assert "科技类校外培训机构，策划开展科学教育系列主题活动" in item4.text  # joined across the page break
+    item2 = doc.items[1]
+    assert item2.text.endswith("推动全民科学素质工作主动融入党和政府发展大局。")
+    # Half-width (四) is a heading too, and QC小组（质量控制小组） is text, not a unit list.
+    assert any(s.label == "(四)" and s.title == "实施基层科普能力提升工程" for s in doc.sections)
+    assert all(not i.responsible_units for i in doc.items)
+
+
+def test_003_notice_with_two_attachments():
+    doc = seed("003")
+    assert doc.doc_number.raw == "京纲要办发〔2023〕2号"
+    assert doc.issuers == ["北京市全民科学素质纲要实施工作办公室"]
+    assert doc.proxy_seal == "北京市科学技术协会"
+    assert doc.date == dt.date(2023, 4, 13)
+    assert doc.title == "关于印发2023年北京市全民科学素质工作重点任务和任务清单的通知"
+    assert [(a.part, a.listed, a.found) for a in doc.attachments] == [("附件1", True, True), ("附件2", True, True)]
+    assert doc.attachments[0].title == "2023年北京市全民科学素质工作重点任务"
+    assert heading_counts(doc, "附件1") == {1: 4, 2: 14}
+    assert [i.number for i in items_of(doc, "附件1")] == list(range(1, 60))
+    rows = items_of(doc, "附件2")
+    assert [r.number for r in rows] == list(range(1, 262))
+    assert len({r.category for r in rows}) == 15
+    assert (rows[-1].text, rows[-1].units_text, rows[-1].category) == ("开展科学素质建设基础研究", "市科协", "条件保障")
+    # Row 82 is shifted one column left in the source; it keeps its category and unit.
+    row82 = rows[81]
+    assert (row82.text, row82.units_text, row82.category) == ("第5届北京国际自主智能机器人大赛", "市科协", "实施青少年科学素质提升行动")
+    # A blank category cell inherits the one above.
+    assert rows[1].category == "大力弘扬科学家精神，在全社会厚植创新发展沃土"
+    # ✓ marks are kept as marks; <u> tags stay in raw_text only.
+    row7 = rows[6]
+    assert row7.marks == ["✓"] and row7.units_text == "市文物局" and "<u>" in row7.raw_text
+    item4 = items_of(doc, "附件1")[3]
+    assert item4.marks == ["✓"] and item4.text.startswith("在教育“双减”中做好科学教育加法")
+    # The attachment note's "2. …" line is not an item of the body.
+    assert items_of(doc, "正文") == []
+
+
+def test_004_numbering_restarts_per_section():
+    doc = seed("004")
+    assert doc.issuers == ["中国科协办公厅"]
+    assert doc.date == dt.date(2022, 9, 16)
+    assert doc.doc_number is None
+    assert doc.title == "中国科协办公厅关于印发《中国科协学习宣传贯彻〈关于新时代进一步加强科学技术普及工作的意见〉工作方案》的通知"
+    assert heading_counts(doc) == {1: 5, 2: 16}
+    assert len(doc.items) == 18
+    assert Counter(i.section_key for i in doc.items) == {"附件/4.1": 4, "附件/4.2": 7, "附件/4.3": 4, "附件/4.4": 3}
+    assert len({i.key for i in doc.items}) == 18  # identity: section path + number
+    # The paragraph after the last item of 四(三)… is not part of that item.
+    assert all("在做好以上重点工作的同时" not in i.text for i in doc.items)
+    assert [s.title for s in doc.sections if s.key.startswith("附件/5.")] == ["加强组织领导", "做好统筹协调", "强化督促指导"]
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_every_item_text_is_in_the_source_and_nothing_is_dropped(prefix):
+    doc, source = seed(prefix), seed_text(prefix)
+    flat = without_space(source)
+    for item in doc.items:
+        assert without_space(item.text) in flat, item.key
+        assert source[item.span.start : item.span.end] == item.raw_text
+        if item.category is None:
+            # Everything in the item's lines after its number is in its text.
+            raw = without_space(item.raw_text)
+            assert raw.endswith(without_space(item.text)), item.key
+            assert len(raw) - len(without_space(item.text)) <= len(item.label) + len("".join(item.marks)), item.key
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_item_numbers_increase_within_each_section(prefix):
+    doc = seed(prefix)
+    by_section: dict = {}
+    for item in doc.items:
+        by_section.setdefault((item.part, item.section_key), []).append(item.number)
+    for numbers in by_section.values():
+        assert numbers == sorted(set(numbers))
