@@ -35,6 +35,8 @@ ATTACHMENT_NOTE_RE = regex.compile(r"^\s*[-•·]?\s*附\s*件\s*[:：]\s*(?P<re
 NOTE_ENTRY_RE = regex.compile(r"^\s*(?P<num>\d{1,2})\s*[.．、]\s*(?P<title>\S.*)$")
 PROXY_SEAL_RE = regex.compile(r"^[（(](?P<organ>.+?)" + _RULES["proxy_seal_suffix"] + r"[）)]$")
 _TITLE_START_RE = regex.compile(r"关于|^转发|^印发")
+_TITLE_ISSUER_RE = regex.compile(r"^(?P<organ>[\p{Han}（）()]{4,60}?)关于")
+_ORGAN_NAME_RE = regex.compile(r"^[\p{Han}（）()]{2,60}$")
 _MAX_TITLE = _RULES["max_title_line_chars"]
 _MAX_SIGNATURE = _RULES["max_signature_line_chars"]
 
@@ -202,12 +204,15 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
             continue
         candidates.append(i)
     start = next((k for k, i in enumerate(candidates) if _TITLE_START_RE.search(compact(lines[i].text))), 0)
-    if start > 0 and notice.banner is None:
-        # Organ name printed above the title without 文件 (e.g. seed 001).
-        notice.banner = compact("".join(lines[i].text for i in candidates[:start]))
-    title_lines = candidates[start:]
+    above = compact("".join(lines[i].text for i in candidates[:start]))
+    if start > 0 and notice.banner is None and _ORGAN_NAME_RE.match(above):
+        # Organ name printed above the title without 文件 (e.g. seed 001);
+        # not a converter's header such as 【法宝引证码】… or a URL.
+        notice.banner = above
+    # Some exports print the title twice: keep each title line once.
+    title_lines = list(dict.fromkeys(compact(lines[i].text) for i in candidates[start:]))
     if title_lines:
-        notice.title = compact("\n".join(lines[i].text for i in title_lines))
+        notice.title = "".join(title_lines)
     return body_first
 
 
@@ -309,6 +314,14 @@ def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
     doc.title = layout.title
     if doc.title is None:
         doc.title = next((p.title for p in layout.parts if p.label != BODY_PART and p.title), None)
+    if not doc.issuers and doc.title:
+        # GB/T 9704 titles read 发文机关 + 关于 + 事由 + 文种: the organ is stated there.
+        m = _TITLE_ISSUER_RE.match(doc.title)
+        if m:
+            doc.issuers = [m.group("organ")]
+            doc.warnings.append(
+                ParseWarning(field="issuers", message="no banner or signature; issuer taken from the title")
+            )
 
     forwarded = forwarded_from_title(doc.title) if doc.title else None
     if forwarded is not None:
@@ -356,7 +369,8 @@ def _with_units(item: Item) -> Item:
 
 def _warn_missing(doc: Document, layout: _Notice) -> None:
     has_notice = any(p.label == BODY_PART for p in layout.parts)
-    where = "the notice's header" if has_notice else "the file (it holds attachments only, no notice header)"
+    header = "the notice's header" if has_notice else "the file (it holds attachments only, no notice header)"
+    where = "the notice" if has_notice else header
 
     def warn(field_name: str, message: str) -> None:
         doc.warnings.append(ParseWarning(field=field_name, message=message))
@@ -364,7 +378,7 @@ def _warn_missing(doc: Document, layout: _Notice) -> None:
     if doc.title is None:
         warn("title", "no title found")
     if doc.doc_number is None:
-        warn("doc_number", f"no 发文字号 (doc number) in {where}")
+        warn("doc_number", f"no 发文字号 (doc number) in {header}")
     if not doc.issuers:
         warn("issuers", f"no issuer: no 发文机关标志 (banner) or 发文机关署名 (signature) in {where}")
     if doc.date is None:
