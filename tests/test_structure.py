@@ -136,3 +136,17 @@ def test_item_numbers_increase_within_each_section(prefix):
         by_section.setdefault((item.part, item.section_key), []).append(item.number)
     for numbers in by_section.values():
         assert numbers == sorted(set(numbers))
+
+
+def test_joint_signature_gives_several_issuers():
+    text = seed_text("002").replace(
+        "\n唐山市全民科学素质工作领导小组\n\n2023年3月30日",
+        "\n唐山市全民科学素质工作领导小组      唐山市科学技术协会\n\n2023年3月30日",
+    )
+    from extractors import extract_document
+    from schemas import SourceText
+
+    doc = extract_document(SourceText(text=text, format="txt"), source_path="x.txt", content_hash="x")
+    assert doc.issuers == ["唐山市全民科学素质工作领导小组", "唐山市科学技术协会"]
+    assert doc.issuer_banner == "唐山市全民科学素质工作领导小组"
+    assert len(doc.items) == 22
