@@ -18,6 +18,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+DictionaryOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--dictionary",
+        help="Extra unit dictionary (TSV: canonical_name, level, kind, jurisdiction, aliases|…); repeatable.",
+    ),
+]
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB file made by `notices ingest`.")]
+
 EXIT_CODES = """Exit codes: 0 all files ingested; 1 some files failed (the others are in); 2 usage or environment error (bad path, locked database)."""
 
 
@@ -56,6 +65,7 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per file.")] = False,
+    dictionary: DictionaryOption = None,
 ) -> None:
     """Ingest notices into a DuckDB file; unchanged files are skipped.
 
@@ -64,10 +74,15 @@ def ingest(
     from pipeline.ingest import ingest as run_ingest
     from pipeline.progress import Reporter
 
+    from pipeline.dictionary import load_dictionary
+
     reporter = Reporter(quiet=quiet or as_json, verbose=verbose)
     try:
+        units = load_dictionary(dictionary)
         with reporter:
-            report = run_ingest(paths, db, force=force, on_start=reporter.start, on_file=reporter.file_done)
+            report = run_ingest(
+                paths, db, force=force, dictionary=units, on_start=reporter.start, on_file=reporter.file_done
+            )
     except NoticeError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -119,6 +134,86 @@ def check(
                 typer.echo(f"    … and {len(result.differences) - 25} more")
     typer.echo(f"{len(results) - failed} of {len(results)} files match their reviewed output")
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def units(
+    db: DbOption = Path("data/notices.duckdb"),
+    unresolved: Annotated[bool, typer.Option("--unresolved", help="List unit names no dictionary entry resolves.")] = False,
+    dictionary: DictionaryOption = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many names.")] = 50,
+) -> None:
+    """List responsible units: the most mentioned, or with --unresolved the names to review.
+
+    Example: notices units --unresolved --db data/notices.duckdb
+    """
+    from extractors.jurisdiction import place_named
+    from extractors.normalize import suggest
+    from pipeline.dictionary import load_dictionary
+    from pipeline.store import Store
+
+    try:
+        _require_db(db)
+        units_dictionary = load_dictionary(dictionary)
+        with Store.open(db) as store:
+            if not unresolved:
+                rows = store.con.execute(
+                    "SELECT unit, sum(items_led), sum(items_co_handled), sum(items_total) FROM unit_workload "
+                    "WHERE NOT is_collective GROUP BY unit ORDER BY 4 DESC, 1 LIMIT ?",
+                    [limit],
+                ).fetchall()
+                typer.echo(f"{'led':>5} {'co':>5} {'total':>6}  unit")
+                for unit, led, co, total in rows:
+                    typer.echo(f"{led:>5} {co:>5} {total:>6}  {unit}")
+                return
+            found = store.unresolved_mentions()
+    except NoticeError as exc:
+        _fail(exc)
+    if not found:
+        typer.echo("every unit mention resolves to a canonical unit or a collective")
+        return
+    typer.echo(f"{len(found)} unresolved unit names ({sum(c for _, c, _ in found)} mentions):")
+    for name, count, uses in found[:limit]:
+        jurisdiction = uses[0][2]
+        hints = suggest(name, place_named(jurisdiction), units_dictionary)
+        typer.echo(f"{count:>4}  {name}" + (f"   (read in {jurisdiction})" if jurisdiction else ""))
+        for where, item_key, _ in uses[:3]:
+            typer.echo(f"        in {where}, item {item_key}")
+        if len(uses) > 3:
+            typer.echo(f"        … and {len(uses) - 3} more")
+        if hints:
+            typer.echo(f"        closest entries: {'; '.join(hints)}")
+    typer.echo("Add entries to a dictionary file, then: notices renormalize --db FILE --dictionary FILE")
+
+
+@app.command()
+def renormalize(
+    db: DbOption = Path("data/notices.duckdb"),
+    dictionary: DictionaryOption = None,
+) -> None:
+    """Re-resolve every stored unit mention with the current dictionary, without re-parsing files.
+
+    Example: notices renormalize --db data/notices.duckdb --dictionary my_units.tsv
+    """
+    from pipeline.dictionary import load_dictionary
+    from pipeline.store import Store
+
+    try:
+        _require_db(db)
+        units_dictionary = load_dictionary(dictionary)
+        with Store.open(db) as store:
+            result = store.renormalize(units_dictionary)
+    except NoticeError as exc:
+        _fail(exc)
+    typer.echo(
+        f"{db}: {result['mentions_after']} unit mentions re-resolved (were {result['mentions_before']}); "
+        f"{result['unresolved']} unresolved"
+    )
+
+
+def _require_db(db: Path) -> None:
+    if not db.exists():
+        raise NoticeError(f"no database at {db}; create it with: notices ingest PATH --db {db}")
 
 
 @app.command()

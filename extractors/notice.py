@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 import regex
 
+from extractors.dictionary import UnitDictionary
+from extractors.jurisdiction import jurisdiction_of, place_of_organ
+from extractors.normalize import resolve_mentions
 from extractors.metadata import date_line, doc_number_line, find_doc_numbers, forwarded_from_title
 from extractors.rules import load
 from extractors.structure import (
@@ -77,10 +80,13 @@ class _Notice:
     date_index: int | None = None
 
 
-def extract_document(source: SourceText, *, source_path: str, content_hash: str) -> Document:
+def extract_document(
+    source: SourceText, *, source_path: str, content_hash: str, dictionary: UnitDictionary | None = None
+) -> Document:
     """Parse a notice's text into a `Document` (metadata, sections, items, units).
 
-    Pure: reads nothing but its arguments. Fields the text does not hold stay
+    Pure: reads nothing but its arguments (`dictionary` defaults to the one
+    shipped in extractors/rules/units.tsv). Fields the text does not hold stay
     empty and a warning says so.
     """
     lines = split_lines(source.text)
@@ -94,13 +100,17 @@ def extract_document(source: SourceText, *, source_path: str, content_hash: str)
         warnings=list(source.warnings) + layout.warnings,
     )
     _fill_metadata(doc, layout, lines)
+    doc.jurisdiction = jurisdiction_of(doc.issuers, doc.doc_number)
+    # A forwarded document keeps its own context: 国家纲要办's national names stay national.
+    forwarded_place = place_of_organ(doc.forwarded.issuer) if doc.forwarded and doc.forwarded.issuer else None
 
     for part in layout.parts:
         if part.first > part.last:
             continue
         found = parse_part(lines, part.first, part.last, part.label, source.page_starts)
         doc.sections.extend(found.sections)
-        doc.items.extend(_with_units(item) for item in found.items)
+        place = forwarded_place if forwarded_place and part.label != BODY_PART else doc.jurisdiction
+        doc.items.extend(with_units(item, place, dictionary) for item in found.items)
     _fill_attachments(doc, layout, lines, source.page_starts)
     _warn_missing(doc, layout)
     return doc
@@ -359,12 +369,20 @@ def _fill_attachments(doc: Document, layout: _Notice, lines: list[Line], page_st
     doc.attachments = list(attachments.values())
 
 
-def _with_units(item: Item) -> Item:
+def with_units(item: Item, jurisdiction: str | None, dictionary: UnitDictionary | None = None) -> Item:
+    """The item with its unit list read, split and resolved in `jurisdiction`."""
     units_text = item.units_text if item.units_text is not None else find_unit_list(item.text)
     if units_text is None:
-        return item
+        return item.model_copy(update={"jurisdiction": jurisdiction})
     mentions, tail = mentions_from_list(units_text)
-    return item.model_copy(update={"units_text": units_text, "units_tail": tail, "responsible_units": mentions})
+    return item.model_copy(
+        update={
+            "units_text": units_text,
+            "units_tail": tail,
+            "jurisdiction": jurisdiction,
+            "responsible_units": resolve_mentions(mentions, jurisdiction, dictionary),
+        }
+    )
 
 
 def _warn_missing(doc: Document, layout: _Notice) -> None:

@@ -119,12 +119,29 @@ def trailing_parenthesis(text: str) -> tuple[str, int] | None:
     return None
 
 
+def is_gloss(before: str, parts: list[UnitPart]) -> bool:
+    """`QC小组（质量控制小组）`, `党校（行政学院）`: one name glued to a preceding name.
+
+    Such a parenthesis explains or renames the word before it. A unit list
+    follows a sentence (`…活动。（中国科协）`) or a verb phrase, not a unit name.
+    """
+    named = [p for p in parts if p.name]
+    if len(named) != 1 or named[0].role_word or is_collective(named[0].name):
+        return False
+    head = compact(before)
+    return bool(head) and head[-1].isalnum() and head.endswith(_SUFFIXES)
+
+
 def find_unit_list(item_text: str) -> str | None:
     """The unit list at the end of an item's text, without its brackets; None if there is none."""
     found = trailing_parenthesis(item_text)
-    if found is None or read_unit_list(found[0]) is None:
+    if found is None:
         return None
-    return found[0]
+    content, start = found
+    parts = read_unit_list(content)
+    if parts is None or is_gloss(item_text[:start], parts):
+        return None
+    return content
 
 
 def mentions_from_list(text: str) -> tuple[list[UnitMention], str | None]:

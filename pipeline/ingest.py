@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from extractors import extract_document
+from extractors.dictionary import UnitDictionary, default_dictionary
 from pipeline.errors import NoticeError, ReadError
 from pipeline.readers import SUPPORTED_SUFFIXES, read_bytes
 from pipeline.store import Store
@@ -131,17 +132,22 @@ def ingest(
     db: str | Path,
     *,
     force: bool = False,
+    dictionary: UnitDictionary | None = None,
     on_file: Callable[[FileOutcome], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Ingest every notice under `paths` into the DuckDB file `db`.
 
     `on_start(total)` and `on_file(outcome)` let a caller show progress.
+    `dictionary` defaults to the shipped unit dictionary; it is also written
+    to the units and unit_aliases tables.
     """
     started = time.perf_counter()
+    dictionary = dictionary or default_dictionary()
     files, others = discover(paths)
     report = IngestReport(db=str(db))
     with Store.open(db) as store:
+        store.load_dictionary(dictionary)
         run_id = store.start_run([str(p) for p in paths])
         if on_start:
             on_start(len(files))
@@ -151,7 +157,7 @@ def ingest(
                 on_file(FileOutcome(display_path(other), "skipped", message="not a supported notice format"))
         try:
             for path in files:
-                outcome = _ingest_one(store, run_id, path, force)
+                outcome = _ingest_one(store, run_id, path, force, dictionary)
                 key = "new" if outcome.status == "rewritten" else outcome.status
                 report.counts[key] += 1
                 report.items_added += outcome.items
@@ -169,7 +175,7 @@ def ingest(
     return report
 
 
-def _ingest_one(store: Store, run_id: int, path: Path, force: bool) -> FileOutcome:
+def _ingest_one(store: Store, run_id: int, path: Path, force: bool, dictionary: UnitDictionary) -> FileOutcome:
     shown = display_path(path)
     try:
         data = path.read_bytes()
@@ -185,7 +191,7 @@ def _ingest_one(store: Store, run_id: int, path: Path, force: bool) -> FileOutco
     try:
         source = read_bytes(path, data)
         stage = "extract"
-        doc = extract_document(source, source_path=shown, content_hash=digest)
+        doc = extract_document(source, source_path=shown, content_hash=digest, dictionary=dictionary)
         stage = "store"
         status = store.write_document(doc, run_id)
     except NoticeError as exc:

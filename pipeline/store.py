@@ -16,6 +16,9 @@ from typing import Any
 
 import duckdb
 
+from extractors.dictionary import UnitDictionary
+from extractors.normalize import resolve_mentions
+from extractors.units import mentions_from_list
 from pipeline.errors import StoreError
 from schemas import SCHEMA_VERSION, Document
 
@@ -51,6 +54,7 @@ TABLES: dict[str, list[Column]] = {
         _c("issued_date", "DATE", "成文日期 / date of the document"),
         _c("year", "INTEGER", "年度 / year of the date, else of the number"),
         _c("recipients", "VARCHAR", "主送机关 / recipients"),
+        _c("jurisdiction", "VARCHAR", "行政区域 / 全国, province or city the notice speaks for"),
         _c("forwarded_title", "VARCHAR", "被转发文件标题 / title of the forwarded document"),
         _c("forwarded_issuer", "VARCHAR", "被转发文件发文机关 / issuer of the forwarded document"),
         _c("forwarded_doc_number", "VARCHAR", "被转发文件字号 / number of the forwarded document"),
@@ -101,6 +105,7 @@ TABLES: dict[str, list[Column]] = {
         _c("marks", "VARCHAR[]", "标记 / marks before the number, e.g. ✓"),
         _c("units_text", "VARCHAR", "责任单位原文 / unit list as written"),
         _c("units_tail", "VARCHAR", "单位尾注 / tail such as 等部门"),
+        _c("jurisdiction", "VARCHAR", "解析区域 / where its unit names are read (市科协 in 北京市)"),
         _c("first_line", "INTEGER", "起始行 / first line"),
         _c("last_line", "INTEGER", "结束行 / last line"),
         _c("start_offset", "INTEGER", "起始字符 / character offset"),
@@ -116,6 +121,19 @@ TABLES: dict[str, list[Column]] = {
         _c("is_collective", "BOOLEAN NOT NULL", "集体指称 / 各成员单位, 各区 …"),
         _c("canonical_name", "VARCHAR", "规范名称 / canonical unit, if resolved"),
         _c("resolution", "VARCHAR NOT NULL", "解析方式 / exact, alias, jurisdiction_rule, fuzzy, collective, unresolved"),
+        _c("split_from", "VARCHAR", "拆分来源 / run-together text this name was cut from"),
+    ],
+    "units": [
+        _c("canonical_name", "VARCHAR", "规范名称 / canonical unit name"),
+        _c("level", "VARCHAR", "层级 / central, provincial, municipal, district"),
+        _c("kind", "VARCHAR", "类别 / party, government, people_organization, public_institution, …"),
+        _c("jurisdiction", "VARCHAR", "所属区域 / empty for central units"),
+        _c("note", "VARCHAR", "备注 / note"),
+    ],
+    "unit_aliases": [
+        _c("alias", "VARCHAR NOT NULL", "简称 / short or informal name"),
+        _c("canonical_name", "VARCHAR NOT NULL", "规范名称 / canonical unit"),
+        _c("jurisdiction", "VARCHAR", "适用区域 / where the alias holds; empty: everywhere"),
     ],
     "document_warnings": [
         _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
@@ -157,6 +175,7 @@ CONSTRAINTS = {
     "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
     "document_warnings": "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
     "ingest_runs": "PRIMARY KEY (run_id)",
+    "units": "PRIMARY KEY (canonical_name)",
 }
 
 # Children first: the order rows of one document version are deleted in.
@@ -305,6 +324,59 @@ class Store:
             [_now(), counts["new"], counts["unchanged"], counts["replaced"], counts["failed"], counts["skipped"], run_id],
         )
 
+    def load_dictionary(self, dictionary: UnitDictionary) -> None:
+        """Replace the units and unit_aliases tables with `dictionary`."""
+        self.con.execute("BEGIN")
+        try:
+            _load_dictionary(self.con, dictionary)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def renormalize(self, dictionary: UnitDictionary) -> dict[str, int]:
+        """Re-read every stored unit list with `dictionary`, without the source files.
+
+        Mentions are rebuilt from items.units_text and items.jurisdiction, so a
+        dictionary entry that makes a run-together name splittable applies too.
+        Returns counts of mentions before and after, and of unresolved ones.
+        """
+        con = self.con
+        items = con.execute(
+            "SELECT i.document_id, i.item_key, i.units_text, i.jurisdiction FROM items i "
+            "JOIN documents d USING (document_id) WHERE d.is_current AND i.units_text IS NOT NULL "
+            "ORDER BY i.document_id, i.item_key"
+        ).fetchall()
+        before = con.execute("SELECT count(*) FROM unit_mentions").fetchone()[0]
+        rows = []
+        for doc_id, item_key, units_text, jurisdiction in items:
+            mentions, _ = mentions_from_list(units_text)
+            for m in resolve_mentions(mentions, jurisdiction, dictionary):
+                rows.append(_mention_row(m, item_key, doc_id))
+        con.execute("BEGIN")
+        try:
+            con.execute("DELETE FROM unit_mentions")
+            _insert(con, "unit_mentions", rows)
+            _load_dictionary(con, dictionary)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        unresolved = sum(1 for r in rows if r["resolution"] == "unresolved")
+        return {"mentions_before": before, "mentions_after": len(rows), "unresolved": unresolved}
+
+    def unresolved_mentions(self) -> list[tuple[str, int, list[tuple[str, str, str]]]]:
+        """Unresolved names with their count and (document title or path, item key, jurisdiction) uses."""
+        rows = self.con.execute(
+            "SELECT m.raw_text, coalesce(d.title, d.source_path), m.item_key, i.jurisdiction "
+            "FROM unit_mentions m JOIN items i USING (document_id, item_key) JOIN documents d USING (document_id) "
+            "WHERE d.is_current AND m.resolution = 'unresolved' ORDER BY m.raw_text, d.source_path, i.start_offset"
+        ).fetchall()
+        grouped: dict[str, list[tuple[str, str, str]]] = {}
+        for name, where, item_key, jurisdiction in rows:
+            grouped.setdefault(name, []).append((where, item_key, jurisdiction))
+        return sorted(((n, len(u), u) for n, u in grouped.items()), key=lambda x: (-x[1], x[0]))
+
     def record_error(self, run_id: int, source_path: str, stage: str, error_class: str, message: str) -> None:
         self.con.execute(
             "INSERT INTO ingest_errors VALUES (?, ?, ?, ?, ?, ?)",
@@ -367,6 +439,30 @@ class Store:
         return "rewritten" if previous[0] == new_id else "replaced"
 
 
+def _load_dictionary(con: duckdb.DuckDBPyConnection, dictionary: UnitDictionary) -> None:
+    con.execute("DELETE FROM unit_aliases")
+    con.execute("DELETE FROM units")
+    entries = sorted(dictionary.entries.values(), key=lambda e: e.canonical_name)
+    _insert(
+        con,
+        "units",
+        [
+            {"canonical_name": e.canonical_name, "level": e.level, "kind": e.kind,
+             "jurisdiction": e.jurisdiction, "note": e.note or None}
+            for e in entries
+        ],
+    )
+    _insert(
+        con,
+        "unit_aliases",
+        [
+            {"alias": a, "canonical_name": e.canonical_name, "jurisdiction": e.jurisdiction}
+            for e in entries
+            for a in e.aliases
+        ],
+    )
+
+
 def _sql_string(text: str) -> str:
     """A SQL string literal (COMMENT ON takes no parameters)."""
     return "'" + text.replace("'", "''") + "'"
@@ -414,6 +510,7 @@ def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:
         "issued_date": doc.date,
         "year": year,
         "recipients": doc.recipients,
+        "jurisdiction": doc.jurisdiction,
         "forwarded_title": forwarded.title if forwarded else None,
         "forwarded_issuer": forwarded.issuer if forwarded else None,
         "forwarded_doc_number": forwarded.doc_number.raw if forwarded and forwarded.doc_number else None,
@@ -465,6 +562,7 @@ def _item_row(i, doc_id: str) -> dict[str, Any]:
         "marks": i.marks,
         "units_text": i.units_text,
         "units_tail": i.units_tail,
+        "jurisdiction": i.jurisdiction,
         "first_line": i.span.first_line,
         "last_line": i.span.last_line,
         "start_offset": i.span.start,
@@ -483,4 +581,5 @@ def _mention_row(m, item_key: str, doc_id: str) -> dict[str, Any]:
         "is_collective": m.is_collective,
         "canonical_name": m.canonical_name,
         "resolution": m.resolution,
+        "split_from": m.split_from,
     }

@@ -124,6 +124,7 @@ class UnitMention(_Record):
     is_collective: bool = False  # 各成员单位, 各区 …
     canonical_name: str | None = None
     resolution: Resolution = "unresolved"
+    split_from: str | None = None  # the run-together text it was cut from (市科委中关村管委会)
 
 
 class Item(_Record):
@@ -145,6 +146,7 @@ class Item(_Record):
     category: str | None = None  # 任务类别 of a table row
     units_text: str | None = None  # the unit list as written, without its brackets
     units_tail: str | None = None  # 等部门 / 按职责分工负责 … stripped from the list
+    jurisdiction: str | None = None  # where its unit names are read (市科协 in 北京市 …)
     responsible_units: list[UnitMention] = Field(default_factory=list)
     span: Span
 
@@ -165,6 +167,7 @@ class Document(_Record):
     signatories: list[str] = Field(default_factory=list)  # 发文机关署名
     proxy_seal: str | None = None  # 代章: the organ whose seal stands in
     date: dt.date | None = None  # 成文日期
+    jurisdiction: str | None = None  # 全国, a province or a city: from the issuer, else the number
     date_text: str | None = None
     recipients: str | None = None  # 主送机关
     forwarded: ForwardedDocument | None = None

@@ -1,0 +1,78 @@
+"""Which place a notice speaks for (全国, a province, a city): short names depend on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import regex
+
+from extractors.rules import load
+from schemas import DocNumber
+
+NATIONAL = "全国"
+_RULES = load("jurisdictions")
+_PROVINCE_NAMES = sorted(
+    _RULES["municipalities"] + _RULES["provinces"] + list(_RULES["province_short_names"]), key=len, reverse=True
+)
+_CITY_RE = regex.compile(r"^(?P<city>\p{Han}{2,5}?[市州盟])")
+_COUNTY_RE = regex.compile(r"^(?P<county>\p{Han}{2,4}?[县区旗])")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A jurisdiction with its enclosing levels (a city knows its province when the table does)."""
+
+    name: str
+    province: str | None = None
+    city: str | None = None
+
+    @property
+    def is_national(self) -> bool:
+        return self.name == NATIONAL
+
+
+def place_named(name: str | None) -> Place | None:
+    """The Place for a jurisdiction name as stored (北京市, 唐山市, 广东省, 全国)."""
+    if not name:
+        return None
+    if name == NATIONAL:
+        return Place(NATIONAL)
+    if name in _RULES["municipalities"]:
+        return Place(name, province=name, city=name)
+    if name in _RULES["provinces"]:
+        return Place(name, province=name)
+    return Place(name, province=_RULES["city_province"].get(name), city=name)
+
+
+def place_of_organ(organ: str) -> str | None:
+    """The jurisdiction an organ's name states: 北京市…→北京市, 唐山市…→唐山市, 中国科协…→全国."""
+    if organ.startswith(tuple(_RULES["national_markers"])):
+        return NATIONAL
+    for key in _PROVINCE_NAMES:
+        if organ.startswith(key):
+            province = _RULES["province_short_names"].get(key, key)
+            rest = organ[len(key) :]
+            if province in _RULES["municipalities"]:
+                return province
+            city = _CITY_RE.match(rest)
+            if city and len(rest) > len(city.group("city")) + 1 and not rest.startswith(("人民政府", "委")):
+                return city.group("city")
+            return province
+    city = _CITY_RE.match(organ)
+    if city:
+        return city.group("city")
+    county = _COUNTY_RE.match(organ)
+    if county:
+        return county.group("county")
+    return None
+
+
+def jurisdiction_of(issuers: list[str], doc_number: DocNumber | None) -> str | None:
+    """The notice's jurisdiction, from its issuers, else from its number's prefix (京 → 北京市)."""
+    for issuer in issuers:
+        place = place_of_organ(issuer)
+        if place is not None:
+            return place
+    if doc_number is not None:
+        return _RULES["doc_number_prefixes"].get(doc_number.organ_code[:1])
+    return None

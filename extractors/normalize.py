@@ -1,0 +1,152 @@
+"""Resolve unit names to canonical units in the context of the notice that names them.
+
+`市科协` in a 北京市 notice → 北京市科学技术协会 (jurisdiction rule);
+`应急部` → 应急管理部 (alias); `市科委中关村管委会` → 市科委 + 中关村管委会 (split).
+Resolution order: the dictionary (exact, alias in the place, national
+alias), then a split into known names, then the local naming rules.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import regex
+
+from extractors.dictionary import UnitDictionary, default_dictionary
+from extractors.jurisdiction import Place, place_named
+from extractors.rules import load
+from extractors.units import is_collective, looks_like_unit
+from schemas import UnitMention
+
+_RULES = load("units")
+_EXPANSIONS: dict[str, str] = _RULES["type_expansions"]
+_LOCAL_RULES: list[dict] = _RULES["local_rules"]
+_TYPES = {key: set(_RULES[key]) for key in ("local_unit_types", "party_unit_types")}
+_DISTRICT_RE = regex.compile(r"^\p{Han}{1,4}[区县]$")
+_MIN_PIECE = 2
+
+
+@dataclass(frozen=True)
+class Resolved:
+    canonical_name: str | None
+    resolution: str  # exact, alias, jurisdiction_rule, collective, unresolved
+
+
+def _places(place: Place | None) -> list[str]:
+    if place is None or place.is_national:
+        return []
+    return [p for p in dict.fromkeys([place.name, place.city, place.province]) if p]
+
+
+def _expand(rest: str) -> str:
+    if rest in _EXPANSIONS:
+        return _EXPANSIONS[rest]
+    for short in sorted(_EXPANSIONS, key=len, reverse=True):
+        if rest.endswith(short) and len(rest) > len(short):
+            return rest[: -len(short)] + _EXPANSIONS[short]
+    return rest
+
+
+def by_rule(name: str, place: Place | None) -> str | None:
+    """Canonical name built by the local rules (市X → 北京市X), or None."""
+    if place is None or place.is_national:
+        return None
+    for rule in _LOCAL_RULES:
+        if not name.startswith(rule["prefix"]):
+            continue
+        where = place.city if rule["level"] == "city" else place.province
+        if not where:
+            continue
+        rest = name[len(rule["prefix"]) :]
+        if "{rest}" in rule["template"]:
+            expanded = _expand(rest)
+            if expanded not in _TYPES[rule["types"]]:
+                continue  # 市未来局: not a known kind of unit, so not built
+            return rule["template"].format(place=where, rest=expanded)
+        if rest:
+            continue
+        return rule["template"].format(place=where)
+    if place.city and _DISTRICT_RE.match(name) and not name.startswith("各"):
+        return f"{place.city}{name}"  # 平谷区 in a 北京市 notice
+    return None
+
+
+def resolve(name: str, place: Place | None, dictionary: UnitDictionary | None = None) -> Resolved:
+    """Canonical unit for one name read in `place` (None: no jurisdiction known)."""
+    dictionary = dictionary or default_dictionary()
+    if is_collective(name):
+        return Resolved(None, "collective")
+    found = dictionary.lookup(name, _places(place))
+    if found is not None:
+        return Resolved(*found)
+    built = by_rule(name, place)
+    if built is not None:
+        return Resolved(built, "jurisdiction_rule")
+    return Resolved(None, "unresolved")
+
+
+def split_run_together(name: str, place: Place | None, dictionary: UnitDictionary | None = None) -> list[str]:
+    """Names written with no separator (`市科委中关村管委会`) → the known names they are made of.
+
+    Returns [name] when the name is known as a whole or cannot be cut into
+    pieces that each resolve.
+    """
+    dictionary = dictionary or default_dictionary()
+    if len(name) < 2 * _MIN_PIECE or resolve(name, place, dictionary).resolution != "unresolved":
+        return [name]
+    n = len(name)
+    # best[i]: fewest pieces covering name[:i], with the pieces.
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for end in range(_MIN_PIECE, n + 1):
+        for start in range(0, end - _MIN_PIECE + 1):
+            if best[start] is None:
+                continue
+            piece = name[start:end]
+            if not looks_like_unit(piece) or resolve(piece, place, dictionary).canonical_name is None:
+                continue
+            candidate = best[start] + [piece]
+            if best[end] is None or len(candidate) < len(best[end]):
+                best[end] = candidate
+    pieces = best[n]
+    return pieces if pieces and len(pieces) >= 2 else [name]
+
+
+def suggest(name: str, place: Place | None, dictionary: UnitDictionary | None = None, n: int = 3) -> list[str]:
+    """Closest dictionary names to an unresolved one, as 'name → canonical' hints for a reviewer."""
+    dictionary = dictionary or default_dictionary()
+    places = set(_places(place)) | {None}
+    candidates = {alias: canonical for (where, alias), canonical in dictionary.names.items() if where in places}
+    matches = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.5)
+    return [f"{m} → {candidates[m]}" if m != candidates[m] else m for m in matches]
+
+
+def resolve_mentions(
+    mentions: list[UnitMention], jurisdiction: str | None, dictionary: UnitDictionary | None = None
+) -> list[UnitMention]:
+    """Mentions with canonical units; run-together names become several mentions.
+
+    A piece cut from a leading name: the first keeps the lead, the others take part.
+    """
+    dictionary = dictionary or default_dictionary()
+    place = place_named(jurisdiction)
+    out: list[UnitMention] = []
+    for mention in mentions:
+        pieces = [mention.raw_text] if mention.is_collective else split_run_together(mention.raw_text, place, dictionary)
+        for k, piece in enumerate(pieces):
+            found = resolve(piece, place, dictionary)
+            role = mention.role if k == 0 or mention.role != "lead" else "participant"
+            out.append(
+                mention.model_copy(
+                    update={
+                        "position": len(out) + 1,
+                        "raw_text": piece,
+                        "role": role,
+                        "canonical_name": found.canonical_name,
+                        "resolution": found.resolution,
+                        "split_from": mention.raw_text if len(pieces) > 1 else None,
+                    }
+                )
+            )
+    return out
