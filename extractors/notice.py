@@ -36,6 +36,10 @@ BODY_PART = "正文"
 ATTACHMENT_MARKER_RE = regex.compile(r"^\s*附\s*件\s*(?P<num>\d{1,2})?\s*[:：]?\s*$")
 ATTACHMENT_NOTE_RE = regex.compile(r"^\s*[-•·]?\s*附\s*件\s*[:：]\s*(?P<rest>\S.*)$")
 NOTE_ENTRY_RE = regex.compile(r"^\s*(?P<num>\d{1,2})\s*[.．、]\s*(?P<title>\S.*)$")
+# 版记: the distribution record after the signature (抄送：…, …2016年10月6日印发).
+IMPRINT_RE = regex.compile(
+    r"^\s*(?:(?:抄\s*送|抄\s*报|分\s*送)\s*[:：]|.{0,40}?\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*印\s*发\s*$)"
+)
 PROXY_SEAL_RE = regex.compile(r"^[（(](?P<organ>.+?)" + _RULES["proxy_seal_suffix"] + r"[）)]$")
 _TITLE_START_RE = regex.compile(r"关于|^转发|^印发")
 _TITLE_ISSUER_RE = regex.compile(r"^(?P<organ>[\p{Han}（）()]{4,60}?)关于")
@@ -139,14 +143,16 @@ def _read_layout(lines: list[Line]) -> _Notice:
         notice.parts.append(_Part(BODY_PART, None, body_first, body_last))
 
     enclosed_first = (date_index + 1) if date_index is not None else None
-    if enclosed_first is not None and any(not lines[i].blank for i in range(enclosed_first, first_marker)):
-        title, content_first = _attachment_title(lines, enclosed_first, first_marker - 1)
+    enclosed_last = _before_imprint(lines, enclosed_first, first_marker - 1) if enclosed_first is not None else -1
+    if enclosed_first is not None and any(not lines[i].blank for i in range(enclosed_first, enclosed_last + 1)):
+        title, content_first = _attachment_title(lines, enclosed_first, enclosed_last)
         number = _note_number_for(title, notice.note)
         label = f"附件{number}" if number is not None else "附件"
-        notice.parts.append(_Part(label, number, content_first, first_marker - 1, title))
+        notice.parts.append(_Part(label, number, min(content_first, enclosed_last), enclosed_last, title))
 
     for k, (i, m) in enumerate(markers):
         last = markers[k + 1][0] - 1 if k + 1 < len(markers) else n - 1
+        last = _before_imprint(lines, i + 1, last)
         number = int(m.group("num")) if m.group("num") else None
         title, content_first = _attachment_title(lines, i + 1, last)
         label = f"附件{number}" if number is not None else "附件"
@@ -272,6 +278,14 @@ def _read_note(lines: list[Line], first: int, last: int, notice: _Notice) -> int
                 entries[-1][1] += lines[j].stripped  # a long title wraps
         notice.note = [(num, compact(title)) for num, title in entries]
         return i - 1
+    return last
+
+
+def _before_imprint(lines: list[Line], first: int, last: int) -> int:
+    """Last line of a part that ends where the 版记 (抄送… / …印发) begins."""
+    for i in range(first, last + 1):
+        if IMPRINT_RE.match(lines[i].text):
+            return i - 1
     return last
 
 

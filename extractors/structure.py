@@ -81,6 +81,16 @@ def ends_sentence(text: str) -> bool:
     return strip_markup(text).rstrip().endswith(_SENTENCE_END)
 
 
+def starts_numbered_block(text: str) -> bool:
+    """Does `text` open with a heading or item number (一、 （一） 1. （1））?
+
+    Readers of paged formats use it to tell a new paragraph from a wrapped
+    line when the layout alone cannot (no first-line indent).
+    """
+    body = MARKS_RE.sub("", text, count=1).strip()
+    return bool(ITEM_RE.match(body)) or any(p.match(body) for _, p in HEADING_PATTERNS)
+
+
 def heading_title(rest: str) -> str:
     """Title of a heading: an inline heading `（一）加强组织领导。各级…` keeps its first sentence."""
     rest = rest.strip()

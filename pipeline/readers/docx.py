@@ -1,0 +1,297 @@
+"""Word (.docx) notices through python-docx.
+
+Body paragraphs and tables are read in document order; headers and footers
+are not part of the notice. Word's automatic numbering (`w:numPr` on a
+paragraph or its style) is not in `paragraph.text`, so it is computed from
+numbering.xml and put in front of the text: an item Word numbered reads
+exactly like one typed by hand. Table rows become tab-separated lines, the
+form the text path reads; a merged cell is read once.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+from pipeline.errors import ReadError
+from schemas import ParseWarning, SourceText
+
+FORMAT = "docx"
+SUFFIXES = (".docx",)
+
+# A .docx is a zip of XML; refuse archives that inflate far beyond their size.
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_RATIO = 100
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+_CN_DIGITS = "〇一二三四五六七八九"
+_TIANGAN = "甲乙丙丁戊己庚辛壬癸"
+_DIZHI = "子丑寅卯辰巳午未申酉戌亥"
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+
+def sniff(head: bytes) -> bool:
+    return head.startswith(b"PK\x03\x04") and (b"word/" in head or b"[Content_Types].xml" in head)
+
+
+def read(data: bytes) -> SourceText:
+    if not data.strip():
+        raise ReadError("the file is empty")
+    _check_archive(data)
+    import docx  # python-docx; imported here so text-only runs do not pay for it
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ReadError(f"not a readable Word document ({exc}); open and re-save it in Word or LibreOffice") from exc
+    except Exception as exc:  # lxml syntax errors and the like: the XML inside is damaged
+        raise ReadError(f"damaged Word document ({type(exc).__name__}: {exc}); re-save it or get a fresh copy") from exc
+    numbering = _Numbering(document)
+    lines: list[str] = []
+    for block in document.iter_inner_content():
+        if hasattr(block, "rows"):
+            lines.extend(_table_lines(block))
+        else:
+            text = block.text
+            label = numbering.label(block)
+            lines.append(label + text if label else text)
+    text = "\n".join(lines).replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ReadError("the Word document has no text (images only?); nothing to ingest")
+    warnings = []
+    if numbering.unknown_formats:
+        formats = ", ".join(sorted(numbering.unknown_formats))
+        warnings.append(
+            ParseWarning(field="numbering", message=f"Word numbering formats not rendered: {formats}")
+        )
+    return SourceText(text=text, format=FORMAT, warnings=warnings)
+
+
+def _check_archive(data: bytes) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ReadError("not a valid .docx (not a zip archive); is it an old .doc renamed? re-save it as .docx") from exc
+    with archive:
+        infos = archive.infolist()
+        names = {info.filename for info in infos}
+        if "word/document.xml" not in names:
+            raise ReadError("a zip archive without word/document.xml: not a Word document")
+        total = sum(info.file_size for info in infos)
+        packed = sum(info.compress_size for info in infos) or 1
+        if total > MAX_UNCOMPRESSED or (total > 10 * 1024 * 1024 and total / packed > MAX_RATIO):
+            raise ReadError(
+                f"refused: the archive inflates to {total // (1024 * 1024)} MB "
+                f"({total / packed:.0f}x its size), more than a notice can be (zip bomb?)"
+            )
+
+
+# --- tables -------------------------------------------------------------------
+
+
+def _table_lines(table) -> list[str]:
+    """Rows as tab-separated lines; merged cells once, their other slots empty."""
+    lines = []
+    for tr in table._tbl.tr_lst:
+        cells: list[str] = []
+        for tc in tr.tc_lst:
+            span = tc.grid_span or 1
+            if tc.vMerge == "continue":
+                text = ""  # the cell above holds the text
+            else:
+                text = "".join(_cell_text(tc).split("\n"))
+            cells.append(text.replace("\t", " "))
+            cells.extend([""] * (span - 1))
+        if any(c.strip() for c in cells):
+            lines.append("\t".join(cells))
+    return lines
+
+
+def _cell_text(tc) -> str:
+    parts = []
+    for p in tc.iter(f"{_W}p"):
+        parts.append("".join(t.text or "" for t in p.iter(f"{_W}t")))
+    return "\n".join(parts).strip()
+
+
+# --- automatic numbering --------------------------------------------------------
+
+
+@dataclass
+class _Level:
+    start: int = 1
+    fmt: str = "decimal"
+    text: str = "%1."
+    restart: int | None = None  # w:lvlRestart: restart after this (1-based) level
+    legal: bool = False  # w:isLgl
+    suffix: str = " "  # w:suff: what Word puts between the number and the text (tab by default)
+
+
+@dataclass
+class _Numbering:
+    """Counters of Word's list numbering, advanced paragraph by paragraph."""
+
+    document: object
+    levels: dict[str, dict[int, _Level]] = field(default_factory=dict)  # numId → ilvl → level
+    abstract_of: dict[str, str] = field(default_factory=dict)  # numId → abstractNumId
+    counters: dict[str, dict[int, int]] = field(default_factory=dict)  # abstractNumId → counts
+    unknown_formats: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        try:
+            root = self.document.part.numbering_part.element  # type: ignore[attr-defined]
+        except (KeyError, NotImplementedError, AttributeError):
+            return  # no numbering.xml: nothing is auto-numbered
+        abstracts: dict[str, dict[int, _Level]] = {}
+        for an in root.iter(f"{_W}abstractNum"):
+            abstracts[an.get(f"{_W}abstractNumId")] = {
+                int(lvl.get(f"{_W}ilvl", "0")): _read_level(lvl) for lvl in an.iter(f"{_W}lvl")
+            }
+        for num in root.iter(f"{_W}num"):
+            num_id = num.get(f"{_W}numId")
+            abstract = _val(num.find(f"{_W}abstractNumId")) or ""
+            levels = {k: _Level(v.start, v.fmt, v.text, v.restart, v.legal, v.suffix) for k, v in abstracts.get(abstract, {}).items()}
+            for override in num.iter(f"{_W}lvlOverride"):
+                ilvl = int(override.get(f"{_W}ilvl", "0"))
+                lvl = override.find(f"{_W}lvl")
+                if lvl is not None:
+                    levels[ilvl] = _read_level(lvl)
+                start = _val(override.find(f"{_W}startOverride"))
+                if start is not None:
+                    levels.setdefault(ilvl, _Level()).start = int(start)
+            self.levels[num_id] = levels
+            # An instance with start overrides counts on its own.
+            has_override = num.find(f"{_W}lvlOverride") is not None
+            self.abstract_of[num_id] = f"{abstract}/{num_id}" if has_override else abstract
+
+    def label(self, paragraph) -> str:
+        """The number Word shows before `paragraph` (`一、`, `（二）`, `3.`), or ''."""
+        found = _num_pr(paragraph)
+        if found is None:
+            return ""
+        num_id, ilvl = found
+        levels = self.levels.get(num_id)
+        if not levels or ilvl not in levels:
+            return ""
+        key = self.abstract_of[num_id]
+        counts = self.counters.setdefault(key, {})
+        counts[ilvl] = counts.get(ilvl, levels[ilvl].start - 1) + 1
+        for deeper in [k for k in counts if k > ilvl]:
+            restart = levels.get(deeper, _Level()).restart
+            if restart is None or restart > ilvl:
+                del counts[deeper]
+        level = levels[ilvl]
+        if level.fmt in ("bullet", "none"):
+            return ""
+        text = level.text
+        for k in range(ilvl, -1, -1):
+            if f"%{k + 1}" in text:
+                shown = levels.get(k, _Level())
+                value = counts.get(k, shown.start)
+                # w:isLgl: this level shows every counter in Arabic numerals (1.2.3).
+                fmt = "decimal" if level.legal else shown.fmt
+                text = text.replace(f"%{k + 1}", self._format(value, fmt))
+        return text + level.suffix if text else ""
+
+    def _format(self, value: int, fmt: str) -> str:
+        rendered = format_number(value, fmt)
+        if rendered is None:
+            self.unknown_formats.add(fmt)
+            return str(value)
+        return rendered
+
+
+def _val(element) -> str | None:
+    return None if element is None else element.get(f"{_W}val")
+
+
+def _read_level(lvl) -> _Level:
+    start = _val(lvl.find(f"{_W}start"))
+    restart = _val(lvl.find(f"{_W}lvlRestart"))
+    return _Level(
+        start=int(start) if start is not None else 1,
+        fmt=_val(lvl.find(f"{_W}numFmt")) or "decimal",
+        text=_val(lvl.find(f"{_W}lvlText")) or "",
+        restart=int(restart) if restart is not None else None,
+        legal=lvl.find(f"{_W}isLgl") is not None,
+        suffix="" if _val(lvl.find(f"{_W}suff")) == "nothing" else " ",
+    )
+
+
+def _num_pr(paragraph) -> tuple[str, int] | None:
+    """numId and level of a paragraph, from its own properties or its style chain."""
+    p_pr = paragraph._p.pPr
+    if p_pr is not None and p_pr.numPr is not None:
+        num_pr = p_pr.numPr
+        num_id = num_pr.numId.val if num_pr.numId is not None else None
+        ilvl = num_pr.ilvl.val if num_pr.ilvl is not None else 0
+        if num_id is not None:
+            return (str(num_id), int(ilvl)) if num_id != 0 else None
+    style = paragraph.style
+    seen = 0
+    while style is not None and seen < 10:
+        s_pr = style.element.pPr
+        if s_pr is not None and s_pr.numPr is not None and s_pr.numPr.numId is not None:
+            num_id = s_pr.numPr.numId.val
+            ilvl = s_pr.numPr.ilvl.val if s_pr.numPr.ilvl is not None else 0
+            return (str(num_id), int(ilvl)) if num_id != 0 else None
+        style, seen = style.base_style, seen + 1
+    return None
+
+
+def format_number(value: int, fmt: str) -> str | None:
+    """`value` in a Word numFmt: decimal 3, chineseCounting 三, ideographTraditional 丙 …; None if unknown."""
+    if fmt in ("decimal", "decimalZero"):
+        return f"{value:02d}" if fmt == "decimalZero" and value < 10 else str(value)
+    if fmt == "decimalFullWidth" or fmt == "decimalFullWidth2":
+        return str(value).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    if fmt in ("chineseCounting", "chineseCountingThousand", "japaneseCounting", "taiwaneseCounting", "ideographDigital"):
+        if fmt == "ideographDigital":
+            return "".join(_CN_DIGITS[int(d)] for d in str(value))
+        return chinese_numeral(value)
+    if fmt == "chineseLegalSimplified":
+        return chinese_numeral(value).translate(str.maketrans("一二三四五六七八九十百千", "壹贰叁肆伍陆柒捌玖拾佰仟"))
+    if fmt == "ideographTraditional" and 1 <= value <= 10:
+        return _TIANGAN[value - 1]
+    if fmt == "ideographZodiac" and 1 <= value <= 12:
+        return _DIZHI[value - 1]
+    if fmt == "decimalEnclosedCircle" and 1 <= value <= 20:
+        return _CIRCLED[value - 1]
+    if fmt in ("lowerLetter", "upperLetter") and value >= 1:
+        letter = chr(ord("a") + (value - 1) % 26) * ((value - 1) // 26 + 1)
+        return letter if fmt == "lowerLetter" else letter.upper()
+    if fmt in ("lowerRoman", "upperRoman") and value >= 1:
+        roman = _roman(value)
+        return roman.lower() if fmt == "lowerRoman" else roman
+    return None
+
+
+def chinese_numeral(value: int) -> str:
+    """1 → 一, 10 → 十, 15 → 十五, 23 → 二十三, 105 → 一百零五 (the counting form)."""
+    if value <= 0:
+        return str(value)
+    if value < 10:
+        return _CN_DIGITS[value]
+    if value < 20:
+        return "十" + (_CN_DIGITS[value % 10] if value % 10 else "")
+    if value < 100:
+        return _CN_DIGITS[value // 10] + "十" + (_CN_DIGITS[value % 10] if value % 10 else "")
+    if value < 1000:
+        rest = value % 100
+        tail = "" if rest == 0 else ("零" + _CN_DIGITS[rest] if rest < 10 else ("一" + chinese_numeral(rest) if rest < 20 else chinese_numeral(rest)))
+        return _CN_DIGITS[value // 100] + "百" + tail
+    return str(value)
+
+
+def _roman(value: int) -> str:
+    out = ""
+    for number, letters in (
+        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+    ):
+        while value >= number:
+            out, value = out + letters, value - number
+    return out

@@ -1,0 +1,381 @@
+"""PDF notices: text through pypdfium2, drawn tables through pdfplumber.
+
+pypdfium2 gives each page's text with pdfium's own line breaks, ~40x faster
+than pdfplumber. The reader then undoes what page layout did to the text:
+
+- running headers/footers and page numbers (`— 3 —`, `-3-`, `第3页`) go;
+- visual lines are joined back into paragraphs, also across page ends: a
+  line that reaches the right margin continues on the next line unless that
+  one is indented;
+- spaces pdfium *generated* from glyph gaps next to CJK characters go
+  (`2023 年` → `2023年`); spaces that are glyphs in the file stay;
+- pages that draw many lines are handed to pdfplumber, whose tables are
+  written as tab-separated rows (the form the text path reads), with rows
+  split by a page break joined again.
+
+`page_starts` records where each page's text begins, for item provenance.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+from dataclasses import dataclass, field
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+import regex
+
+from extractors.structure import ends_sentence, starts_numbered_block
+from pipeline.errors import ReadError
+from schemas import ParseWarning, SourceText
+
+FORMAT = "pdf"
+SUFFIXES = (".pdf",)
+
+# A whole line that is only a page number. Anchored: `—` also appears in `2023—2027`.
+_PAGE_NUMBER = regex.compile(
+    r"^\s*(?:[—–\-－_]\s*\d{1,4}\s*[—–\-－_]|第\s*\d{1,4}\s*页(?:\s*[，,/／]?\s*共\s*\d{1,4}\s*页)?"
+    r"|\d{1,4}\s*/\s*\d{1,4}|\d{1,4})\s*$"
+)
+_CJK = regex.compile(r"[\p{Han}\p{Ps}\p{Pe}\u3000-\u303f\uff00-\uffef“”‘’、，。：；！？《》…—]")
+_HAN = regex.compile(r"\p{Han}")
+_NO_LINE_START = regex.compile(r"[，。、；：？！）》」』”’…—,.;:?!)]")
+# Pages drawing at least this many paths (lines, boxes) may hold a table.
+_TABLE_PATHS = 6
+_PATH_OBJECT = 2  # FPDF_PAGEOBJ_PATH
+
+
+@dataclass
+class _Line:
+    text: str
+    left: float
+    right: float
+    top: float
+    bottom: float
+    table_rows: list[list[str]] | None = None  # set on a placeholder line that stands for a table
+
+
+@dataclass
+class _Page:
+    number: int
+    height: float
+    lines: list[_Line] = field(default_factory=list)
+
+
+def sniff(head: bytes) -> bool:
+    # The header may follow some junk bytes; readers accept it within the first KB.
+    return b"%PDF-" in head[:1024]
+
+
+def read(data: bytes) -> SourceText:
+    if not data.strip():
+        raise ReadError("the file is empty")
+    pdf = _open(data)
+    try:
+        pages = [_read_page(pdf, index) for index in range(len(pdf))]
+        table_pages = [p.number for p in pages if _path_count(pdf, p.number - 1) >= _TABLE_PATHS]
+    finally:
+        pdf.close()
+    if not pages:
+        raise ReadError("the PDF has no pages")
+    _check_text_layer(pages)
+    if table_pages:
+        _place_tables(data, pages, table_pages)
+    _drop_running_lines(pages)
+    text, page_starts = _paragraphs(pages)
+    warnings = []
+    empty = [p.number for p in pages if not p.lines]
+    if empty and len(empty) < len(pages):
+        warnings.append(
+            ParseWarning(
+                field="pages",
+                message=f"pages {_ranges(empty)} have no text layer (scanned?); their content is missing",
+            )
+        )
+    return SourceText(text=text, format=FORMAT, page_starts=page_starts, warnings=warnings)
+
+
+def _open(data: bytes) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        reason = str(exc)
+        if "password" in reason.lower():
+            raise ReadError(
+                "the PDF is encrypted with an open password; ask the issuer for an unprotected copy"
+            ) from exc
+        raise ReadError(f"not a readable PDF (damaged or truncated: {reason}); get a fresh copy of the file") from exc
+
+
+def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
+    page = pdf[index]
+    try:
+        height = page.get_height()
+        textpage = page.get_textpage()
+        try:
+            lines = _lines_of(textpage)
+        finally:
+            textpage.close()
+    finally:
+        page.close()
+    return _Page(index + 1, height, lines)
+
+
+def _lines_of(textpage: pdfium.PdfTextPage) -> list[_Line]:
+    """pdfium's lines with the box of their first and last glyph."""
+    text = textpage.get_text_range()
+    aligned = len(text) == textpage.count_chars()  # not so with characters outside the BMP
+    lines: list[_Line] = []
+    pos = 0
+    for raw in regex.split(r"(\r\n|\r|\n)", text):
+        start, pos = pos, pos + len(raw)
+        if raw in ("\r\n", "\r", "\n") or not raw.strip():
+            continue
+        first = start + (len(raw) - len(raw.lstrip()))
+        last = start + len(raw.rstrip()) - 1
+        clean = _drop_generated_spaces(textpage, raw, start) if aligned else raw
+        if aligned:
+            left, bottom, _, top = textpage.get_charbox(first, loose=True)
+            _, bottom2, right, top2 = textpage.get_charbox(last, loose=True)
+            lines.append(_Line(clean.strip(), left, right, max(top, top2), min(bottom, bottom2)))
+        else:
+            lines.append(_Line(clean.strip(), 0.0, 0.0, 0.0, 0.0))
+    return lines
+
+
+def _drop_generated_spaces(textpage: pdfium.PdfTextPage, line: str, start: int) -> str:
+    """Remove spaces pdfium made up from gaps when a neighbour is CJK: `2023 年 3 月` → `2023年3月`."""
+    if " " not in line:
+        return line
+    out = []
+    for k, ch in enumerate(line):
+        if ch == " " and 0 < k < len(line) - 1:
+            before, after = line[k - 1], line[k + 1]
+            if (_CJK.match(before) or _CJK.match(after)) and pdfium_c.FPDFText_IsGenerated(textpage.raw, start + k):
+                continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _path_count(pdf: pdfium.PdfDocument, index: int) -> int:
+    page = pdf[index]
+    try:
+        count = 0
+        for k in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
+            if pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(page.raw, k)) == _PATH_OBJECT:
+                count += 1
+                if count >= _TABLE_PATHS:
+                    break
+        return count
+    finally:
+        page.close()
+
+
+def _check_text_layer(pages: list[_Page]) -> None:
+    """Refuse a PDF whose text is missing (scan) or unreadable (fonts without a Unicode map)."""
+    text = "".join(line.text for p in pages for line in p.lines)
+    if not text.strip():
+        raise ReadError("no text layer — scanned PDF, OCR not enabled; the document was not ingested")
+    visible = [ch for ch in text if not ch.isspace()]
+    han = sum(1 for ch in visible if _HAN.match(ch))
+    symbols = sum(1 for ch in visible if not ch.isalnum())
+    # A Chinese notice is mostly Han characters. Text from fonts with no
+    # Unicode map comes out as ASCII punctuation and letters (`!"#$%&'…`).
+    if len(visible) >= 50 and han / len(visible) < 0.05 and symbols / len(visible) > 0.3:
+        raise ReadError(
+            "text layer unreadable (fonts without a Unicode map: text extracts as symbols) — "
+            "treat it as a scanned PDF; OCR not enabled; the document was not ingested"
+        )
+
+
+# --- tables ------------------------------------------------------------------
+
+
+def _place_tables(data: bytes, pages: list[_Page], numbers: list[int]) -> None:
+    """Replace the lines inside drawn tables by the tables' rows (tab-separated)."""
+    import pdfplumber  # only for pages that draw tables: it is slow
+
+    previous_row: list[str] | None = None
+    previous_page = None
+    header: list[str] | None = None
+    seen: list[list[str]] = []  # rows so far, to learn which columns every row fills
+    with pdfplumber.open(io.BytesIO(data)) as plumber:
+        for number in numbers:
+            page = pages[number - 1]
+            for table in plumber.pages[number - 1].find_tables():
+                rows = [[_cell(c) for c in row] for row in table.extract()]
+                rows = [r for r in rows if any(r)]
+                if not rows:
+                    continue
+                # A row cut by the page break: its first part ended the table on
+                # the previous page; the rest starts this one, with a cell that
+                # every other row fills (the number) left empty.
+                if previous_row is not None and previous_page == number - 1 and len(rows[0]) == len(previous_row):
+                    if _continues(seen, rows[0]):
+                        for k, cell in enumerate(rows.pop(0)):
+                            previous_row[k] += cell
+                    elif rows[0] == header:
+                        rows.pop(0)  # the header row, repeated on each page
+                if header is None and rows:
+                    header = rows[0]
+                seen.extend(rows[1:] if rows and rows[0] is header else rows)
+                x0, top, x1, bottom = table.bbox
+                # A row cut by the page break: its first part ended the table on
+                # the previous page; the rest starts this one, with fewer cells.
+                if previous_row is not None and previous_page == number - 1 and len(rows[0]) == len(previous_row):
+                    if _continues(previous_row, rows[0]):
+                        for k, cell in enumerate(rows.pop(0)):
+                            previous_row[k] += cell
+                    elif rows[0] == header:
+                        rows.pop(0)  # the header row, repeated on each page
+                if header is None and rows:
+                    header = rows[0]
+                inside = [
+                    line
+                    for line in page.lines
+                    if top - 2 <= page.height - (line.top + line.bottom) / 2 <= bottom + 2
+                ]
+                # The row lists are shared, so a continuation on the next page edits them in place.
+                placeholder = _Line("", x0, x1, page.height - top, page.height - bottom, table_rows=rows)
+                keep = [line for line in page.lines if line not in inside]
+                position = next(
+                    (k for k, line in enumerate(keep) if line.top < placeholder.top), len(keep)
+                )
+                keep.insert(position, placeholder)
+                page.lines = keep
+                if rows:
+                    previous_row, previous_page = rows[-1], number
+
+
+def _cell(value: str | None) -> str:
+    if not value:
+        return ""
+    # Cells wrap at their width: join the pieces (no space between CJK pieces).
+    pieces = [p.strip() for p in value.splitlines() if p.strip()]
+    out = ""
+    for piece in pieces:
+        if out and not (_CJK.match(out[-1]) or _CJK.match(piece[0])):
+            out += " "
+        out += piece
+    return out.replace("\t", " ")
+
+
+def _continues(rows: list[list[str]], row: list[str]) -> bool:
+    """Is `row` the rest of a row: empty in a column that (nearly) every row fills?"""
+    same = [r for r in rows if len(r) == len(row)]
+    if len(same) < 3:
+        return False
+    key_columns = [k for k in range(len(row)) if sum(1 for r in same if r[k]) >= 0.9 * len(same)]
+    return any(not row[k] for k in key_columns) and any(row)
+
+
+# --- headers, footers, paragraphs ---------------------------------------------
+
+
+def _drop_running_lines(pages: list[_Page]) -> None:
+    """Remove page numbers and lines repeated at the top or bottom of most pages."""
+    for page in pages:
+        page.lines = [line for line in page.lines if line.table_rows is not None or not _PAGE_NUMBER.match(line.text)]
+    if len(pages) < 3:
+        return
+    counts: dict[str, int] = {}
+    for page in pages:
+        for line in _edge_lines(page):
+            key = regex.sub(r"\d+", "#", line.text)
+            counts[key] = counts.get(key, 0) + 1
+    running = {key for key, n in counts.items() if n >= max(3, len(pages) // 2)}
+    if not running:
+        return
+    for page in pages:
+        edges = {id(line) for line in _edge_lines(page)}
+        page.lines = [
+            line
+            for line in page.lines
+            if not (id(line) in edges and regex.sub(r"\d+", "#", line.text) in running)
+        ]
+
+
+def _edge_lines(page: _Page) -> list[_Line]:
+    lines = [line for line in page.lines if line.table_rows is None]
+    return lines[:1] + lines[-1:] if len(lines) > 1 else lines
+
+
+def _paragraphs(pages: list[_Page]) -> tuple[str, list[int]]:
+    """Join visual lines into paragraphs; return the text and each page's start offset."""
+    body = [line for p in pages for line in p.lines if line.table_rows is None and line.right > line.left]
+    if body:
+        size = statistics.median(line.top - line.bottom for line in body) or 12.0
+        rights = sorted(line.right for line in body)
+        lefts = sorted(line.left for line in body)
+        right_margin = rights[int(len(rights) * 0.95)]
+        left_margin = lefts[int(len(lefts) * 0.05)]
+    else:
+        size, right_margin, left_margin = 12.0, 0.0, 0.0
+
+    out: list[str] = []
+    page_starts: list[int] = []
+    length = 0
+    last: _Line | None = None  # the last text line written, if a paragraph may go on from it
+
+    def continues(line: _Line, same_page: bool) -> bool:
+        if last is None or last.left > left_margin + 2.5 * size:
+            return False  # nothing open, or a right-aligned/centred line (date, signature)
+        if line.left > left_margin + 1.5 * size:
+            return False  # an indented line starts a paragraph
+        if same_page and last.bottom - line.top > 1.2 * size:
+            return False  # a blank line between them
+        # Line breaking keeps `，。、）…` off a line's start, so a line may stop
+        # short by a character more when the next one opens with such a pair.
+        slack = 2.5 if _NO_LINE_START.match(line.text[1:2] or line.text[:1]) else 1.5
+        if last.right < right_margin - slack * size:
+            return False
+        # Without a first-line indent, a full line ending a sentence followed by
+        # a numbered line (`…（市科协）` / `3. …`) is a paragraph end too.
+        return not (ends_sentence(out[-1]) and starts_numbered_block(line.text))
+
+    for page in pages:
+        first_on_page = True
+        for line in page.lines:
+            if line.table_rows is not None:
+                if first_on_page:
+                    page_starts.append(length + 1 if out else 0)
+                    first_on_page = False
+                for row in line.table_rows:
+                    piece = ("\n" if out else "") + "\t".join(row)
+                    out.append(piece)
+                    length += len(piece)
+                last = None
+                continue
+            join = continues(line, same_page=not first_on_page)
+            piece = _join(out[-1], line.text) if join else ("\n" if out else "") + line.text
+            if first_on_page:
+                # Where this page's text starts: mid-line when it continues a paragraph.
+                page_starts.append(length + (len(piece) - len(line.text)) if out else 0)
+                first_on_page = False
+            out.append(piece)
+            length += len(piece)
+            last = line
+        if first_on_page:
+            page_starts.append(length)
+    return "".join(out), page_starts
+
+
+def _join(before: str, after: str) -> str:
+    """Glue a wrapped line to the one before: no space between CJK, one between Latin words."""
+    if before and after and not (_CJK.match(before[-1]) or _CJK.match(after[0])):
+        return " " + after
+    return after
+
+
+def _ranges(numbers: list[int]) -> str:
+    spans: list[str] = []
+    start = prev = numbers[0]
+    for n in numbers[1:] + [None]:  # type: ignore[list-item]
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        spans.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(spans)
