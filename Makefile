@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/notices.duckdb
 
-.PHONY: run test check eval clean
+.PHONY: run test check eval bench-pdf clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ check: $(VENV)/.installed
 
 eval: $(VENV)/.installed
 	$(BIN)/python -m pipeline.evaluate
+
+bench-pdf: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench_pdf
 
 clean:
 	rm -rf $(VENV) $(DB) *.egg-info

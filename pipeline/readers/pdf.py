@@ -40,9 +40,11 @@ _PAGE_NUMBER = regex.compile(
 )
 _CJK = regex.compile(r"[\p{Han}\p{Ps}\p{Pe}\u3000-\u303f\uff00-\uffef“”‘’、，。：；！？《》…—]")
 _HAN = regex.compile(r"\p{Han}")
+_SPACE = regex.compile(r"\s")
+_SYMBOL = regex.compile(r"[^\w\s]")
 _NO_LINE_START = regex.compile(r"[，。、；：？！）》」』”’…—,.;:?!)]")
-# Pages drawing at least this many paths (lines, boxes) may hold a table.
-_TABLE_PATHS = 6
+# Pages drawing at least this many simple paths (rules, boxes) may hold a table.
+_TABLE_RULES = 6
 _PATH_OBJECT = 2  # FPDF_PAGEOBJ_PATH
 
 
@@ -61,6 +63,7 @@ class _Page:
     number: int
     height: float
     lines: list[_Line] = field(default_factory=list)
+    may_hold_table: bool = False
 
 
 def sniff(head: bytes) -> bool:
@@ -74,7 +77,7 @@ def read(data: bytes) -> SourceText:
     pdf = _open(data)
     try:
         pages = [_read_page(pdf, index) for index in range(len(pdf))]
-        table_pages = [p.number for p in pages if _path_count(pdf, p.number - 1) >= _TABLE_PATHS]
+        table_pages = [p.number for p in pages if p.may_hold_table]
     finally:
         pdf.close()
     if not pages:
@@ -117,9 +120,9 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
             lines = _lines_of(textpage)
         finally:
             textpage.close()
+        return _Page(index + 1, height, lines, may_hold_table=_rule_count(page) >= _TABLE_RULES)
     finally:
         page.close()
-    return _Page(index + 1, height, lines)
 
 
 def _lines_of(textpage: pdfium.PdfTextPage) -> list[_Line]:
@@ -158,18 +161,20 @@ def _drop_generated_spaces(textpage: pdfium.PdfTextPage, line: str, start: int) 
     return "".join(out)
 
 
-def _path_count(pdf: pdfium.PdfDocument, index: int) -> int:
-    page = pdf[index]
-    try:
-        count = 0
-        for k in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
-            if pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(page.raw, k)) == _PATH_OBJECT:
-                count += 1
-                if count >= _TABLE_PATHS:
-                    break
-        return count
-    finally:
-        page.close()
+def _rule_count(page: pdfium.PdfPage) -> int:
+    """Simple paths (a line or a box, few segments) drawn on the page, up to _TABLE_RULES.
+
+    Table borders are such paths; red-header glyphs and seals are paths too,
+    but made of hundreds of curve segments, so they do not count.
+    """
+    count = 0
+    for k in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
+        obj = pdfium_c.FPDFPage_GetObject(page.raw, k)
+        if pdfium_c.FPDFPageObj_GetType(obj) == _PATH_OBJECT and pdfium_c.FPDFPath_CountSegments(obj) <= 6:
+            count += 1
+            if count >= _TABLE_RULES:
+                break
+    return count
 
 
 def _check_text_layer(pages: list[_Page]) -> None:
@@ -177,12 +182,12 @@ def _check_text_layer(pages: list[_Page]) -> None:
     text = "".join(line.text for p in pages for line in p.lines)
     if not text.strip():
         raise ReadError("no text layer — scanned PDF, OCR not enabled; the document was not ingested")
-    visible = [ch for ch in text if not ch.isspace()]
-    han = sum(1 for ch in visible if _HAN.match(ch))
-    symbols = sum(1 for ch in visible if not ch.isalnum())
+    visible = len(text) - len(_SPACE.findall(text))
+    han = len(_HAN.findall(text))
+    symbols = len(_SYMBOL.findall(text))
     # A Chinese notice is mostly Han characters. Text from fonts with no
     # Unicode map comes out as ASCII punctuation and letters (`!"#$%&'…`).
-    if len(visible) >= 50 and han / len(visible) < 0.05 and symbols / len(visible) > 0.3:
+    if visible >= 50 and han / visible < 0.05 and symbols / visible > 0.3:
         raise ReadError(
             "text layer unreadable (fonts without a Unicode map: text extracts as symbols) — "
             "treat it as a scanned PDF; OCR not enabled; the document was not ingested"

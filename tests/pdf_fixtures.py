@@ -1,0 +1,121 @@
+"""Tiny PDFs written byte by byte, so reader tests need no tool outside the repo.
+
+`make_pdf` writes one page per entry of `pages` (Latin text in Helvetica, or
+an image-only page), optionally encrypted with the PDF standard security
+handler (revision 2, 40-bit RC4), the scheme of many older government PDFs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+
+_PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
+_ID = b"0123456789abcdef"
+
+
+def rc4(key: bytes, data: bytes) -> bytes:
+    s = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + s[i] + key[i % len(key)]) % 256
+        s[i], s[j] = s[j], s[i]
+    out, i, j = bytearray(), 0, 0
+    for byte in data:
+        i = (i + 1) % 256
+        j = (j + s[i]) % 256
+        s[i], s[j] = s[j], s[i]
+        out.append(byte ^ s[(s[i] + s[j]) % 256])
+    return bytes(out)
+
+
+def _padded(password: bytes) -> bytes:
+    return (password + _PAD)[:32]
+
+
+def _security(user: bytes, owner: bytes, permissions: int = -44) -> tuple[bytes, bytes, bytes, int]:
+    """(file key, O, U, P) per PDF 1.7 algorithms 2-4, revision 2."""
+    owner_key = hashlib.md5(_padded(owner or user)).digest()[:5]
+    o_entry = rc4(owner_key, _padded(user))
+    p_bytes = (permissions & 0xFFFFFFFF).to_bytes(4, "little")
+    key = hashlib.md5(_padded(user) + o_entry + p_bytes + _ID).digest()[:5]
+    u_entry = rc4(key, _PAD)
+    return key, o_entry, u_entry, permissions
+
+
+def make_pdf(pages: list[str | None], *, user_password: bytes | None = None, owner_password: bytes = b"owner") -> bytes:
+    """A PDF whose page k shows the lines of pages[k], or an image only when it is None."""
+    objects: dict[int, bytes] = {}
+    key = None
+    encrypt_ref = b""
+    if user_password is not None:
+        key, o_entry, u_entry, perms = _security(user_password, owner_password)
+
+    def stream(number: int, body: bytes, extra: bytes = b"") -> bytes:
+        if key is not None:
+            body = rc4(hashlib.md5(key + number.to_bytes(3, "little") + b"\0\0").digest()[:10], body)
+        return b"<< /Length %d %s >>\nstream\n" % (len(body), extra) + body + b"\nendstream"
+
+    kids = []
+    next_number = 4
+    for content in pages:
+        page_no, content_no = next_number, next_number + 1
+        next_number += 2
+        if content is None:
+            image_no = next_number
+            next_number += 1
+            pixels = zlib.compress(bytes([200, 30, 30]) * (40 * 40))
+            objects[image_no] = stream(
+                image_no, pixels,
+                b"/Type /XObject /Subtype /Image /Width 40 /Height 40 /ColorSpace /DeviceRGB "
+                b"/BitsPerComponent 8 /Filter /FlateDecode",
+            )
+            draw = b"q 400 0 0 400 100 300 cm /Im1 Do Q"
+            resources = b"<< /XObject << /Im1 %d 0 R >> >>" % image_no
+        else:
+            ops = [b"BT /F1 14 Tf 72 760 Td 18 TL"]
+            for line in content.split("\n"):
+                escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+                ops.append(b"(" + escaped.encode("latin-1") + b") Tj T*")
+            ops.append(b"ET")
+            draw = b"\n".join(ops)
+            resources = b"<< /Font << /F1 3 0 R >> >>"
+        objects[content_no] = stream(content_no, draw)
+        objects[page_no] = (
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R /Resources %s >>"
+            % (content_no, resources)
+        )
+        kids.append(page_no)
+    objects[1] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objects[2] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
+    objects[3] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    if key is not None:
+        encrypt_no = next_number
+        objects[encrypt_no] = b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P %d >>" % (
+            o_entry.hex().encode(),
+            u_entry.hex().encode(),
+            perms,
+        )
+        encrypt_ref = b" /Encrypt %d 0 R" % encrypt_no
+
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n"
+    xref = len(out)
+    size = max(objects) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    for number in range(1, size):
+        out += b"%010d 00000 n \n" % offsets[number] if number in offsets else b"0000000000 65535 f \n"
+    out += b"trailer\n<< /Size %d /Root 1 0 R /ID [<%s> <%s>]%s >>\nstartxref\n%d\n%%%%EOF\n" % (
+        size,
+        _ID.hex().encode(),
+        _ID.hex().encode(),
+        encrypt_ref,
+        xref,
+    )
+    return bytes(out)
