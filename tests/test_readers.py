@@ -315,3 +315,17 @@ def test_every_real_file_reads_or_fails_clearly():
     assert len(readable) == len(outcomes) - 4
     # The 159-page national plan keeps its hundreds of items.
     assert outcomes["6-xinguan防控方案-第九版-书签整理-202206.pdf"][1] > 250
+
+
+@pytest.mark.parametrize("line", ["— 3 —", "-3-", "- 12 -", "第3页", "第 3 页 共 10 页", "3/10", "17"])
+def test_page_number_lines_are_recognised(line):
+    from pipeline.readers.pdf import _PAGE_NUMBER
+
+    assert _PAGE_NUMBER.match(line)
+
+
+@pytest.mark.parametrize("line", ["2023—2027年", "（2021—2035年）", "第3页的内容", "3. 开展活动"])
+def test_text_with_dashes_or_numbers_is_not_a_page_number(line):
+    from pipeline.readers.pdf import _PAGE_NUMBER
+
+    assert not _PAGE_NUMBER.match(line)
