@@ -12,7 +12,7 @@ import typer
 from pipeline.errors import NoticeError
 
 app = typer.Typer(
-    help="Turn Chinese policy notices (txt) into structured data in DuckDB.",
+    help="Turn Chinese policy notices (txt, pdf, docx) into structured data in DuckDB.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -37,7 +37,7 @@ def _fail(exc: Exception, code: int = 2) -> None:
 
 @app.command()
 def parse(
-    file: Annotated[Path, typer.Argument(help="A notice file (.txt).")],
+    file: Annotated[Path, typer.Argument(help="A notice file (.txt, .pdf, .docx).")],
 ) -> None:
     """Parse one notice and print it as JSON.
 
@@ -209,6 +209,57 @@ def renormalize(
         f"{db}: {result['mentions_after']} unit mentions re-resolved (were {result['mentions_before']}); "
         f"{result['unresolved']} unresolved"
     )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to look for, e.g. '科普 老年人'.")],
+    db: DbOption = Path("data/notices.duckdb"),
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many items to show.")] = 10,
+) -> None:
+    """Full-text search over task items, best first (BM25 over jieba words).
+
+    Example: notices search "应急科普" --db data/notices.duckdb
+    The same ranking in SQL: SELECT * FROM search_items('应急 科普') LIMIT 10;
+    """
+    from pipeline.store import Store
+
+    try:
+        _require_db(db)
+        with Store.open(db) as store:
+            hits = store.search(query, limit)
+    except NoticeError as exc:
+        _fail(exc)
+    if not hits:
+        typer.echo(f"no item matches {query!r}")
+        raise typer.Exit(1)
+    for rank, hit in enumerate(hits, start=1):
+        text = hit["text"] if len(hit["text"]) <= 80 else hit["text"][:79] + "…"
+        units = "、".join(hit["units"] or []) or "—"
+        typer.echo(f"{rank:>2}. {hit['score']:.2f}  {hit['title'] or hit['source_path']}  [{hit['item_key']}]")
+        typer.echo(f"      {text}")
+        typer.echo(f"      units: {units}")
+
+
+@app.command()
+def export(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
+    db: DbOption = Path("data/notices.duckdb"),
+    fmt: Annotated[str, typer.Option("--format", help="parquet, csv or jsonl.")] = "parquet",
+) -> None:
+    """Write every table of the database to files (parquet, csv or jsonl).
+
+    Example: notices export exports/ --db data/notices.duckdb --format csv
+    """
+    from pipeline.store import Store
+
+    try:
+        _require_db(db)
+        with Store.open(db) as store:
+            written = store.export(out_dir, fmt)
+    except NoticeError as exc:
+        _fail(exc)
+    typer.echo(f"wrote {len(written)} files to {out_dir}: " + ", ".join(p.name for p in written))
 
 
 def _require_db(db: Path) -> None:

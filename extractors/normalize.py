@@ -9,11 +9,12 @@ alias), then a split into known names, then the local naming rules.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import regex
 
-from extractors.dictionary import UnitDictionary, default_dictionary
+from extractors.dictionary import UnitDictionary, UnitEntry, default_dictionary
 from extractors.jurisdiction import Place, place_named
 from extractors.rules import load
 from extractors.units import is_collective, looks_like_unit
@@ -48,8 +49,11 @@ def _expand(rest: str) -> str:
     return rest
 
 
-def by_rule(name: str, place: Place | None) -> str | None:
-    """Canonical name built by the local rules (市X → 北京市X), or None."""
+_LEVELS = {"city": "municipal", "province": "provincial"}
+
+
+def rule_unit(name: str, place: Place | None) -> UnitEntry | None:
+    """The unit the local rules build from a short name (市X → 北京市X), or None."""
     if place is None or place.is_national:
         return None
     for rule in _LOCAL_RULES:
@@ -63,13 +67,33 @@ def by_rule(name: str, place: Place | None) -> str | None:
             expanded = _expand(rest)
             if expanded not in _TYPES[rule["types"]]:
                 continue  # 市未来局: not a known kind of unit, so not built
-            return rule["template"].format(place=where, rest=expanded)
-        if rest:
+            canonical = rule["template"].format(place=where, rest=expanded)
+        elif rest:
             continue
-        return rule["template"].format(place=where)
+        else:
+            canonical = rule["template"].format(place=where)
+        return UnitEntry(canonical, _LEVELS[rule["level"]], rule["kind"], where, note="built by a jurisdiction rule")
     if place.city and _DISTRICT_RE.match(name) and not name.startswith("各"):
-        return f"{place.city}{name}"  # 平谷区 in a 北京市 notice
+        # 平谷区 in a 北京市 notice
+        return UnitEntry(f"{place.city}{name}", "district", "jurisdiction", place.city, note="built by a jurisdiction rule")
     return None
+
+
+def by_rule(name: str, place: Place | None) -> str | None:
+    """Canonical name built by the local rules (市X → 北京市X), or None."""
+    entry = rule_unit(name, place)
+    return entry.canonical_name if entry else None
+
+
+def units_built_by_rules(mentions: Iterable[tuple[UnitMention, str | None]]) -> list[UnitEntry]:
+    """The units that (mention, jurisdiction it was read in) pairs resolved to by a jurisdiction rule."""
+    found: dict[str, UnitEntry] = {}
+    for mention, jurisdiction in mentions:
+        if mention.resolution == "jurisdiction_rule" and mention.canonical_name not in found:
+            entry = rule_unit(mention.raw_text, place_named(jurisdiction))
+            if entry is not None:
+                found[entry.canonical_name] = entry
+    return sorted(found.values(), key=lambda e: e.canonical_name)
 
 
 def resolve(name: str, place: Place | None, dictionary: UnitDictionary | None = None) -> Resolved:

@@ -17,10 +17,11 @@ from typing import Any
 import duckdb
 
 from extractors.dictionary import UnitDictionary
-from extractors.normalize import resolve_mentions
+from extractors.normalize import resolve_mentions, units_built_by_rules
 from extractors.units import mentions_from_list
 from pipeline.errors import StoreError
-from schemas import SCHEMA_VERSION, Document
+from extractors.tokens import search_tokens
+from schemas import Document
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,19 @@ TABLES: dict[str, list[Column]] = {
         _c("resolution", "VARCHAR NOT NULL", "解析方式 / exact, alias, jurisdiction_rule, fuzzy, collective, unresolved"),
         _c("split_from", "VARCHAR", "拆分来源 / run-together text this name was cut from"),
     ],
+    "item_tokens": [
+        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
+        _c("item_key", "VARCHAR NOT NULL", "条目键 / item"),
+        _c("token", "VARCHAR NOT NULL", "词 / word of the item text (jieba, search mode, lower-cased)"),
+        _c("tf", "INTEGER NOT NULL", "词频 / times the word occurs in the item"),
+    ],
     "units": [
         _c("canonical_name", "VARCHAR", "规范名称 / canonical unit name"),
         _c("level", "VARCHAR", "层级 / central, provincial, municipal, district"),
         _c("kind", "VARCHAR", "类别 / party, government, people_organization, public_institution, …"),
         _c("jurisdiction", "VARCHAR", "所属区域 / empty for central units"),
         _c("note", "VARCHAR", "备注 / note"),
+        _c("source", "VARCHAR", "来源 / dictionary (reviewed entry) or jurisdiction_rule (built from a short name)"),
     ],
     "unit_aliases": [
         _c("alias", "VARCHAR NOT NULL", "简称 / short or informal name"),
@@ -174,12 +182,14 @@ CONSTRAINTS = {
     "unit_mentions": "PRIMARY KEY (document_id, item_key, position), "
     "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
     "document_warnings": "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
+    "item_tokens": "PRIMARY KEY (document_id, item_key, token), "
+    "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
     "ingest_runs": "PRIMARY KEY (run_id)",
     "units": "PRIMARY KEY (canonical_name)",
 }
 
 # Children first: the order rows of one document version are deleted in.
-_CHILD_TABLES = ["unit_mentions", "items", "sections", "attachments", "document_warnings", "document_issuers"]
+_CHILD_TABLES = ["item_tokens", "unit_mentions", "items", "sections", "attachments", "document_warnings", "document_issuers"]
 
 VIEWS = {
     "document_summary": """
@@ -210,6 +220,44 @@ VIEWS = {
         WHERE d.is_current
         GROUP BY ALL""",
 }
+
+
+# BM25 over item_tokens, callable from plain SQL:
+#   SELECT * FROM search_items('应急 科普') LIMIT 10;
+# Query words are matched to indexed words equal to them or (for words of two
+# or more characters) contained in them, so `应急科普` finds 应急 and 科普.
+MACROS = {
+    "search_items": """(query, k1 := 1.2, b := 0.75) AS TABLE
+        WITH terms AS (
+            SELECT DISTINCT lower(term) AS term
+            FROM (SELECT unnest(string_split_regex(trim(query), '\\s+')) AS term) WHERE term <> ''
+        ),
+        current_tokens AS (
+            SELECT t.* FROM item_tokens t JOIN documents d USING (document_id) WHERE d.is_current
+        ),
+        lengths AS (
+            SELECT document_id, item_key, sum(tf) AS len FROM current_tokens GROUP BY ALL
+        ),
+        corpus AS (SELECT count(*) AS n, avg(len) AS avg_len FROM lengths),
+        matched AS (
+            SELECT DISTINCT v.token FROM (SELECT DISTINCT token FROM current_tokens) v, terms
+            WHERE v.token = terms.term OR (length(v.token) >= 2 AND contains(terms.term, v.token))
+        ),
+        df AS (
+            SELECT token, count(*) AS df FROM current_tokens WHERE token IN (SELECT token FROM matched) GROUP BY token
+        )
+        SELECT c.document_id, c.item_key,
+               sum(ln(1 + (corpus.n - df.df + 0.5) / (df.df + 0.5))
+                   * c.tf * (k1 + 1) / (c.tf + k1 * (1 - b + b * l.len / corpus.avg_len))) AS score,
+               list(c.token ORDER BY c.token) AS matched_words
+        FROM current_tokens c JOIN df USING (token) JOIN lengths l USING (document_id, item_key), corpus
+        GROUP BY c.document_id, c.item_key
+        ORDER BY score DESC, c.document_id, c.item_key""",
+}
+
+# Version of the database layout (not of the JSON documents). Bump it with a
+# migration in _MIGRATIONS when a table, view or macro changes.
+STORE_VERSION = 2
 
 
 def document_id(source_path: str, content_hash: str) -> str:
@@ -262,33 +310,38 @@ class Store:
         con = self.con
         con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is not None:
-            version = int(row[0])
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"made by a newer policy-notices (schema {version}, this one knows {SCHEMA_VERSION}); "
-                    "upgrade policy-notices or ingest into a new file",
-                    path=self.path,
-                )
-            if version == SCHEMA_VERSION:
-                return
-            # Older schemas: add migrations here as versions appear.
+        if row is None:
+            con.execute("BEGIN")
+            for table in TABLES:
+                _create_table(con, table)
+            _create_views(con)
+            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(STORE_VERSION)])
+            con.execute("COMMIT")
+            return
+        version = int(row[0])
+        if version > STORE_VERSION:
             raise StoreError(
-                f"made by an older policy-notices (schema {version}) that cannot be migrated; "
-                "ingest the folder into a new --db file",
+                f"made by a newer policy-notices (database version {version}, this one knows {STORE_VERSION}); "
+                "upgrade policy-notices or ingest into a new file",
                 path=self.path,
             )
-        con.execute("BEGIN")
-        for table, columns in TABLES.items():
-            cols = ", ".join(f"{c.name} {c.type}" for c in columns)
-            extra = f", {CONSTRAINTS[table]}" if table in CONSTRAINTS else ""
-            con.execute(f"CREATE TABLE {table} ({cols}{extra})")
-            for c in columns:
-                con.execute(f"COMMENT ON COLUMN {table}.{c.name} IS {_sql_string(c.comment)}")
-        for name, sql in VIEWS.items():
-            con.execute(f"CREATE VIEW {name} AS {sql}")
-        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        con.execute("COMMIT")
+        while version < STORE_VERSION:
+            migrate = _MIGRATIONS.get(version)
+            if migrate is None:
+                raise StoreError(
+                    f"made by an older policy-notices (database version {version}) that cannot be migrated; "
+                    "ingest the folder into a new --db file",
+                    path=self.path,
+                )
+            con.execute("BEGIN")
+            try:
+                migrate(con)
+                version += 1
+                con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
 
     # -- reading -----------------------------------------------------------------
 
@@ -349,15 +402,19 @@ class Store:
         ).fetchall()
         before = con.execute("SELECT count(*) FROM unit_mentions").fetchone()[0]
         rows = []
+        resolved = []
         for doc_id, item_key, units_text, jurisdiction in items:
             mentions, _ = mentions_from_list(units_text)
             for m in resolve_mentions(mentions, jurisdiction, dictionary):
                 rows.append(_mention_row(m, item_key, doc_id))
+                resolved.append((m, jurisdiction))
         con.execute("BEGIN")
         try:
             con.execute("DELETE FROM unit_mentions")
             _insert(con, "unit_mentions", rows)
+            con.execute("DELETE FROM units WHERE source = 'jurisdiction_rule'")
             _load_dictionary(con, dictionary)
+            _add_rule_units(con, resolved)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -377,14 +434,58 @@ class Store:
             grouped.setdefault(name, []).append((where, item_key, jurisdiction))
         return sorted(((n, len(u), u) for n, u in grouped.items()), key=lambda x: (-x[1], x[0]))
 
+    def search(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Best items for `query` by BM25 (the search_items macro), with their document and units."""
+        from extractors.tokens import query_terms
+
+        terms = query_terms(query)
+        if not terms:
+            return []
+        cursor = self.con.execute(
+            "SELECT s.score, d.source_path, d.title, s.item_key, i.text, u.units, u.lead_unit, s.matched_words "
+            "FROM search_items(?) s JOIN documents d USING (document_id) "
+            "JOIN items i USING (document_id, item_key) "
+            "JOIN item_units u USING (document_id, item_key) "
+            "ORDER BY s.score DESC, d.source_path, i.start_offset LIMIT ?",
+            [" ".join(terms), limit],
+        )
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def export(self, out_dir: str | Path, fmt: str) -> list[Path]:
+        """Write every table to `out_dir` as parquet, csv or jsonl; returns the files written."""
+        options = {"parquet": "FORMAT parquet", "csv": "FORMAT csv, HEADER", "jsonl": "FORMAT json"}
+        if fmt not in options:
+            raise StoreError(f"unknown export format '{fmt}'; choose parquet, csv or jsonl")
+        out = Path(out_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder {out}: {exc.strerror or exc}") from exc
+        written = []
+        for table in ["meta", *TABLES]:
+            target = out / f"{table}.{fmt}"
+            self.con.execute(f"COPY {table} TO {_sql_string(str(target))} ({options[fmt]})")
+            written.append(target)
+        return written
+
     def record_error(self, run_id: int, source_path: str, stage: str, error_class: str, message: str) -> None:
         self.con.execute(
             "INSERT INTO ingest_errors VALUES (?, ?, ?, ?, ?, ?)",
             [run_id, source_path, stage, error_class, message, _now()],
         )
 
-    def write_document(self, doc: Document, run_id: int) -> str:
-        """Store one document version atomically; returns 'new', 'replaced' or 'rewritten'."""
+    def write_document(
+        self, doc: Document, run_id: int, tokens: dict[str, dict[str, int]] | None = None
+    ) -> str:
+        """Store one document version atomically; returns 'new', 'replaced' or 'rewritten'.
+
+        `tokens` (item key → word → count) are the items' search words; they
+        are computed here when not given (ingest computes them in the worker
+        that parsed the file).
+        """
+        if tokens is None:
+            tokens = item_tokens(doc)
         new_id = document_id(doc.source_path, doc.content_hash)
         previous = self.current_versions().get(doc.source_path)
         con = self.con
@@ -429,6 +530,10 @@ class Store:
                 "document_warnings",
                 [{"document_id": new_id, "field": w.field, "message": w.message} for w in doc.warnings],
             )
+            _insert(
+                con, "item_tokens", [r for key, counts in tokens.items() for r in _token_rows(new_id, key, counts)]
+            )
+            _add_rule_units(con, [(m, i.jurisdiction) for i in doc.items for m in i.responsible_units])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -439,19 +544,80 @@ class Store:
         return "rewritten" if previous[0] == new_id else "replaced"
 
 
+def item_tokens(doc: Document) -> dict[str, dict[str, int]]:
+    """Search words of each item of `doc`: item key → word → count."""
+    return {item.key: dict(search_tokens(item.text)) for item in doc.items}
+
+
+def _create_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    columns = TABLES[table]
+    cols = ", ".join(f"{c.name} {c.type}" for c in columns)
+    extra = f", {CONSTRAINTS[table]}" if table in CONSTRAINTS else ""
+    con.execute(f"CREATE TABLE {table} ({cols}{extra})")
+    for c in columns:
+        con.execute(f"COMMENT ON COLUMN {table}.{c.name} IS {_sql_string(c.comment)}")
+
+
+def _create_views(con: duckdb.DuckDBPyConnection) -> None:
+    for name, sql in VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+    for name, sql in MACROS.items():
+        con.execute(f"CREATE OR REPLACE MACRO {name}{sql}")
+
+
+def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 2 adds full-text search (item_tokens, filled from stored items, and
+    search_items()) and units.source (run `notices renormalize` to add rule-built units)."""
+    con.execute("ALTER TABLE units ADD COLUMN source VARCHAR DEFAULT 'dictionary'")
+    con.execute(f"COMMENT ON COLUMN units.source IS {_sql_string(_comment('units', 'source'))}")
+    _create_table(con, "item_tokens")
+    rows = []
+    for doc_id, item_key, text in con.execute(
+        "SELECT i.document_id, i.item_key, i.text FROM items i JOIN documents d USING (document_id) WHERE d.is_current"
+    ).fetchall():
+        rows.extend(_token_rows(doc_id, item_key, search_tokens(text)))
+    _insert(con, "item_tokens", rows)
+    _create_views(con)
+
+
+_MIGRATIONS = {1: _migrate_1_to_2}
+
+
+def _comment(table: str, column: str) -> str:
+    return next(c.comment for c in TABLES[table] if c.name == column)
+
+
+def _unit_rows(entries, source: str) -> list[dict[str, Any]]:
+    return [
+        {"canonical_name": e.canonical_name, "level": e.level, "kind": e.kind,
+         "jurisdiction": e.jurisdiction, "note": e.note or None, "source": source}
+        for e in entries
+    ]
+
+
+def _add_rule_units(con: duckdb.DuckDBPyConnection, mentions) -> None:
+    """Record the units jurisdiction rules built, so every canonical name has a units row.
+
+    `mentions`: (UnitMention, jurisdiction it was read in) pairs.
+    """
+    rows = _unit_rows(units_built_by_rules(mentions), "jurisdiction_rule")
+    _insert(con, "units", rows, or_ignore=True)
+
+
+def _token_rows(doc_id: str, item_key: str, counts: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"document_id": doc_id, "item_key": item_key, "token": t, "tf": n} for t, n in counts.items()]
+
+
 def _load_dictionary(con: duckdb.DuckDBPyConnection, dictionary: UnitDictionary) -> None:
+    """Replace the dictionary's units; rule-built units stay unless the dictionary now has them."""
     con.execute("DELETE FROM unit_aliases")
-    con.execute("DELETE FROM units")
     entries = sorted(dictionary.entries.values(), key=lambda e: e.canonical_name)
-    _insert(
-        con,
-        "units",
-        [
-            {"canonical_name": e.canonical_name, "level": e.level, "kind": e.kind,
-             "jurisdiction": e.jurisdiction, "note": e.note or None}
-            for e in entries
-        ],
+    con.execute(
+        "DELETE FROM units WHERE source IS DISTINCT FROM 'jurisdiction_rule' OR canonical_name IN "
+        "(SELECT unnest(?::VARCHAR[]))",
+        [[e.canonical_name for e in entries]],
     )
+    _insert(con, "units", _unit_rows(entries, "dictionary"))
     _insert(
         con,
         "unit_aliases",
@@ -472,7 +638,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], or_ignore: bool = False) -> None:
     """Insert rows column-wise with one statement: unnest of list parameters.
 
     Much faster than executemany (one round trip, vectorized), and needs no
@@ -484,7 +650,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any
     params = [[row[c.name] for row in rows] for c in columns]
     selects = ", ".join(f"unnest(${k + 1}::{c.type.split()[0]}[])" for k, c in enumerate(columns))
     names = ", ".join(c.name for c in columns)
-    con.execute(f"INSERT INTO {table} ({names}) SELECT {selects}", params)
+    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+    con.execute(f"{verb} INTO {table} ({names}) SELECT {selects}", params)
 
 
 def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:

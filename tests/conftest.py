@@ -37,3 +37,14 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared/ is not beside the project")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def seed_db(tmp_path_factory) -> Path:
+    """A database of the five seed notices, made once per test session (read it, do not write)."""
+    from pipeline.ingest import ingest
+
+    db = tmp_path_factory.mktemp("seed_db") / "seeds.duckdb"
+    report = ingest([RAW], db)
+    assert report.exit_code == 0, report.failures
+    return db

@@ -1,0 +1,116 @@
+"""The DuckDB file: search, export, schema migration, comments, rule-built units."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from pipeline.errors import StoreError
+from pipeline.store import STORE_VERSION, TABLES, Store
+
+runner = CliRunner()
+
+
+def test_search_ranks_items_on_emergency_science_first(seed_db):
+    with Store.open(seed_db) as store:
+        hits = store.search("应急科普", limit=5)
+    top = [(h["source_path"].split("/")[-1][:3], h["item_key"]) for h in hits]
+    assert ("000", "附件/7") in top  # seed 000 item 7
+    assert ("003", "附件1/3.5/42") in top  # seed 003 item 42
+    assert all({"应急", "科普"} & set(h["matched_words"]) for h in hits)
+
+
+def test_search_command_prints_documents_and_units(seed_db, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(seed_db, db)
+    result = runner.invoke(app, ["search", "科普 老年人", "--db", str(db), "-n", "3"])
+    assert result.exit_code == 0, result.output
+    assert "加强老年人" in result.output and "units:" in result.output
+    nothing = runner.invoke(app, ["search", "量子纠缠", "--db", str(db)])
+    assert nothing.exit_code == 1 and "no item matches" in nothing.output
+
+
+def test_search_from_plain_sql_matches_the_command(seed_db):
+    with duckdb.connect(str(seed_db), read_only=True) as con:
+        sql = [r[0] for r in con.execute("SELECT item_key FROM search_items('应急 科普') LIMIT 5").fetchall()]
+    with Store.open(seed_db) as store:
+        cli = [h["item_key"] for h in store.search("应急 科普", limit=5)]
+    assert sql == cli
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_export_writes_every_table(seed_db, tmp_path, fmt):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(seed_db, db)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", str(out), "--db", str(db), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    assert {p.stem for p in out.iterdir()} == {"meta", *TABLES}
+    reader = {"parquet": "read_parquet", "csv": "read_csv_auto", "jsonl": "read_json_auto"}[fmt]
+    with duckdb.connect() as con:
+        items = con.execute(f"SELECT count(*) FROM {reader}('{out / ('items.' + fmt)}')").fetchone()[0]
+    assert items == 469
+    if fmt == "jsonl":
+        first = json.loads((out / "unit_mentions.jsonl").read_text(encoding="utf-8").splitlines()[0])
+        assert {"raw_text", "role", "canonical_name", "resolution"} <= first.keys()
+
+
+def test_export_refuses_an_unknown_format(seed_db, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(seed_db, db)
+    result = runner.invoke(app, ["export", str(tmp_path / "o"), "--db", str(db), "--format", "xml"])
+    assert result.exit_code == 2 and "choose parquet, csv or jsonl" in result.output
+
+
+def test_every_column_has_a_chinese_and_english_comment(seed_db):
+    with duckdb.connect(str(seed_db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE table_name IN "
+            f"({', '.join(repr(t) for t in TABLES)})"
+        ).fetchall()
+    assert len(rows) == sum(len(c) for c in TABLES.values())
+    for table, column, comment in rows:
+        assert comment and " / " in comment, (table, column)
+
+
+def test_every_canonical_unit_has_a_units_row(seed_db):
+    with duckdb.connect(str(seed_db), read_only=True) as con:
+        missing = con.execute(
+            "SELECT count(*) FROM unit_mentions WHERE canonical_name IS NOT NULL "
+            "AND canonical_name NOT IN (SELECT canonical_name FROM units)"
+        ).fetchone()[0]
+        rule_built = con.execute(
+            "SELECT level, kind, jurisdiction FROM units WHERE canonical_name = '北京市教育委员会'"
+        ).fetchone()
+    assert missing == 0
+    assert rule_built == ("municipal", "government", "北京市")
+
+
+def test_a_version_1_database_is_migrated_and_searchable(seed_db, tmp_path):
+    db = tmp_path / "old.duckdb"
+    shutil.copy(seed_db, db)
+    # Make it what version 1 wrote: no search table or macro, no units.source.
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP MACRO TABLE search_items")
+        con.execute("DROP TABLE item_tokens")
+        con.execute("ALTER TABLE units DROP COLUMN source")
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    with Store.open(db) as store:
+        version = store.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        hits = store.search("应急科普", limit=5)
+    assert int(version) == STORE_VERSION
+    assert "附件/7" in [h["item_key"] for h in hits]
+
+
+def test_a_database_from_a_newer_version_is_refused_clearly(seed_db, tmp_path):
+    db = tmp_path / "new.duckdb"
+    shutil.copy(seed_db, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="newer policy-notices"):
+        Store.open(db)
