@@ -66,10 +66,19 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per file.")] = False,
     dictionary: DictionaryOption = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Processes that parse files (default: the number of cores).")
+    ] = None,
+    glob: Annotated[str | None, typer.Option("--glob", help="Only files matching this pattern, e.g. '*.pdf'.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat any parse warning as a failure of that file.")] = False,
 ) -> None:
-    """Ingest notices into a DuckDB file; unchanged files are skipped.
+    """Ingest notices (txt, pdf, docx) into a DuckDB file; unchanged files are skipped.
+
+    Folders are searched recursively; other files are listed as skipped (and
+    noted in ingest_errors). Ctrl-C stops cleanly; run the same command to resume.
 
     Example: notices ingest data/raw --db data/notices.duckdb
+    Example: notices ingest ~/notices --glob '*.pdf' --workers 2 --json
     """
     from pipeline.ingest import ingest as run_ingest
     from pipeline.progress import Reporter
@@ -81,7 +90,15 @@ def ingest(
         units = load_dictionary(dictionary)
         with reporter:
             report = run_ingest(
-                paths, db, force=force, dictionary=units, on_start=reporter.start, on_file=reporter.file_done
+                paths,
+                db,
+                force=force,
+                workers=workers,
+                glob=glob,
+                strict=strict,
+                dictionary=units,
+                on_start=reporter.start,
+                on_file=reporter.file_done,
             )
     except NoticeError as exc:
         _fail(exc)

@@ -1,14 +1,23 @@
-"""Read → extract → store, for one file or a whole folder.
+"""Read → extract → store, for one file or a whole folder, on all cores.
 
-A bad file never stops a batch: its error is recorded in ingest_errors and
-counted in the report. An unchanged file (same content hash as the current
-version of the same path) is skipped without being read as a notice.
+Files are parsed in worker processes (read, extract, resolve units, split
+search words) and written by this process alone, several documents per
+transaction, each document whole or not at all. A bad file never stops a
+batch: its error is recorded in ingest_errors and counted in the report. An
+unchanged file (same content hash as the current version of the same path)
+is skipped without being parsed. Memory stays flat: only a window of files
+is in flight, and results are written as they come.
 """
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures as futures
+import fnmatch
 import hashlib
+import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,8 +27,14 @@ from extractors import extract_document
 from extractors.dictionary import UnitDictionary, default_dictionary
 from pipeline.errors import NoticeError, ReadError
 from pipeline.readers import SUPPORTED_SUFFIXES, read_bytes
-from pipeline.store import Store
+from pipeline.store import Store, item_tokens
 from schemas import Document
+
+# A notice is a few MB at most; far larger files are dumps or accidents, and
+# parsing them would hold hundreds of MB. Refused with a message saying so.
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_TEXT_CHARS = 5_000_000  # ≈ 2,500 pages of Chinese text
+BATCH_DOCUMENTS = 32  # documents per write transaction
 
 
 def display_path(path: Path) -> str:
@@ -31,27 +46,46 @@ def display_path(path: Path) -> str:
         return absolute.as_posix()
 
 
-def discover(paths: list[str | Path]) -> tuple[list[Path], list[Path]]:
-    """Notice files under `paths` (recursively, sorted) and the other files seen.
+def discover(paths: list[str | Path], glob: str | None = None) -> tuple[list[Path], list[Path]]:
+    """Notice files under `paths` (recursively, sorted, each once) and the other files seen.
 
-    Raises NoticeError for a path that does not exist or a folder with no notices.
+    `glob` keeps only files whose name (or path, if the pattern has a /)
+    matches, e.g. `*.pdf` or `2023/*`. Raises NoticeError for a path that
+    does not exist or a folder with no notices.
     """
     found: list[Path] = []
     others: list[Path] = []
+    seen: set[Path] = set()
+
+    def add(file: Path, explicit: bool) -> None:
+        key = file.absolute()
+        if key in seen or (glob and not _matches(file, glob)):
+            return
+        seen.add(key)
+        # An explicitly named file is tried whatever its suffix (content decides).
+        (found if explicit or file.suffix.lower() in SUPPORTED_SUFFIXES else others).append(file)
+
     for given in paths:
         path = Path(given)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise NoticeError(f"no such file or folder: {path}")
-        if path.is_file():
-            found.append(path)
+        if not path.is_dir():
+            add(path, explicit=True)
             continue
         before = len(found)
         for file in _walk(path):
-            (found if file.suffix.lower() in SUPPORTED_SUFFIXES else others).append(file)
+            add(file, explicit=False)
         if len(found) == before:
             kinds = ", ".join(SUPPORTED_SUFFIXES)
-            raise NoticeError(f"no notices ({kinds}) under {path}")
+            what = f"matching {glob!r} " if glob else ""
+            raise NoticeError(f"no notices ({kinds}) {what}under {path}")
     return found, others
+
+
+def _matches(file: Path, pattern: str) -> bool:
+    if "/" in pattern:
+        return file.match(pattern)
+    return fnmatch.fnmatch(file.name, pattern)
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -67,26 +101,94 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def parse_bytes(path: Path, data: bytes, source_path: str | None = None) -> Document:
+def parse_bytes(
+    path: Path, data: bytes, source_path: str | None = None, dictionary: UnitDictionary | None = None
+) -> Document:
     """Parse a file's content into a Document (no database)."""
     source = read_bytes(path, data)
+    if len(source.text) > MAX_TEXT_CHARS:
+        raise ReadError(
+            f"{len(source.text):,} characters of text, far beyond a notice (limit {MAX_TEXT_CHARS:,}); "
+            "is it several documents in one? split it"
+        )
     return extract_document(
-        source, source_path=source_path or display_path(path), content_hash=content_hash(data)
+        source, source_path=source_path or display_path(path), content_hash=content_hash(data), dictionary=dictionary
     )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ReadError(
+                f"{size / 1024 / 1024:.0f} MB, far beyond a notice (limit {MAX_FILE_BYTES // 1024 // 1024} MB); "
+                "is it the right file?"
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        raise ReadError(f"cannot read the file: {exc.strerror or exc}; check it exists and is readable") from exc
 
 
 def parse_file(path: str | Path, source_path: str | None = None) -> Document:
     """Parse one notice file into a Document (no database)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ReadError(f"cannot read the file: {exc.strerror or exc}", path=str(path)) from exc
-    try:
-        return parse_bytes(path, data, source_path)
+        return parse_bytes(path, _read(path), source_path)
     except NoticeError as exc:
         exc.path = exc.path or str(path)
         raise
+
+
+# --- one file, in a worker ----------------------------------------------------------
+
+
+@dataclass
+class Parsed:
+    """A file parsed by a worker, ready to store."""
+
+    path: str
+    doc: Document
+    tokens: dict[str, dict[str, int]]
+
+
+@dataclass
+class Failed:
+    path: str
+    stage: str  # read, extract, store
+    error_class: str
+    message: str
+
+
+_worker_dictionary: UnitDictionary | None = None
+_worker_strict = False
+
+
+def _init_worker(dictionary: UnitDictionary, strict: bool) -> None:
+    """Set up a worker process: the dictionary once, Ctrl-C left to the main process."""
+    global _worker_dictionary, _worker_strict
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_dictionary, _worker_strict = dictionary, strict
+
+
+def _parse_one(path: Path, shown: str) -> Parsed | Failed:
+    """Read, extract and split words of one file; never raises."""
+    stage = "read"
+    try:
+        data = _read(path)
+        stage = "extract"
+        doc = parse_bytes(path, data, shown, _worker_dictionary)
+        if _worker_strict and doc.warnings:
+            details = "; ".join(f"{w.field}: {w.message}" for w in doc.warnings[:5])
+            return Failed(shown, "extract", "StrictWarning", f"--strict: {len(doc.warnings)} warning(s): {details}")
+        return Parsed(shown, doc, item_tokens(doc))
+    except NoticeError as exc:
+        return Failed(shown, exc.stage, type(exc).__name__, exc.message)
+    except Exception as exc:  # a bug must not stop the batch; it is recorded with its class
+        message = f"{type(exc).__name__}: {exc} (a bug in policy-notices: please report it with this file)"
+        return Failed(shown, stage, type(exc).__name__, message)
+
+
+# --- the batch ---------------------------------------------------------------------
 
 
 @dataclass
@@ -95,6 +197,7 @@ class FileOutcome:
     status: str  # new, replaced, rewritten, unchanged, failed, skipped
     items: int = 0
     unit_mentions: int = 0
+    pages: int = 0
     message: str | None = None
 
 
@@ -106,13 +209,22 @@ class IngestReport:
     )
     items_added: int = 0
     unit_mentions_added: int = 0
+    pages: int = 0
     warnings: int = 0
+    workers: int = 1
     failures: list[FileOutcome] = field(default_factory=list)
+    unresolved: list[tuple[str, int]] = field(default_factory=list)  # top unresolved unit names
     seconds: float = 0.0
+    interrupted: bool = False
 
     @property
     def exit_code(self) -> int:
         return 1 if self.counts["failed"] else 0
+
+    @property
+    def files_per_second(self) -> float:
+        done = sum(v for k, v in self.counts.items() if k != "skipped")
+        return done / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict:
         return {
@@ -120,11 +232,20 @@ class IngestReport:
             "files": dict(self.counts),
             "items_added": self.items_added,
             "unit_mentions_added": self.unit_mentions_added,
+            "pages": self.pages,
             "warnings": self.warnings,
+            "unresolved_units": [{"name": n, "mentions": c} for n, c in self.unresolved],
             "failures": [{"path": f.path, "message": f.message} for f in self.failures],
+            "workers": self.workers,
             "seconds": round(self.seconds, 3),
+            "files_per_second": round(self.files_per_second, 2),
+            "interrupted": self.interrupted,
             "exit_code": self.exit_code,
         }
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def ingest(
@@ -132,74 +253,160 @@ def ingest(
     db: str | Path,
     *,
     force: bool = False,
+    workers: int | None = None,
+    glob: str | None = None,
+    strict: bool = False,
     dictionary: UnitDictionary | None = None,
     on_file: Callable[[FileOutcome], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Ingest every notice under `paths` into the DuckDB file `db`.
 
-    `on_start(total)` and `on_file(outcome)` let a caller show progress.
-    `dictionary` defaults to the shipped unit dictionary; it is also written
-    to the units and unit_aliases tables.
+    `workers` processes parse files (default: the number of cores; 1 parses
+    in this process). `on_start(total)` and `on_file(outcome)` let a caller
+    show progress. `dictionary` defaults to the shipped unit dictionary; it
+    is also written to the units and unit_aliases tables. `strict` turns
+    any parse warning into a failure of that file.
+    On Ctrl-C the documents already parsed are written, the run is closed,
+    and KeyboardInterrupt propagates; re-running the command resumes.
     """
     started = time.perf_counter()
     dictionary = dictionary or default_dictionary()
-    files, others = discover(paths)
-    report = IngestReport(db=str(db))
+    workers = max(1, workers or default_workers())
+    files, others = discover(paths, glob)
+    report = IngestReport(db=str(db), workers=workers)
+
+    def done(outcome: FileOutcome) -> None:
+        report.counts["new" if outcome.status == "rewritten" else outcome.status] += 1
+        report.items_added += outcome.items
+        report.unit_mentions_added += outcome.unit_mentions
+        report.pages += outcome.pages
+        if outcome.status == "failed":
+            report.failures.append(outcome)
+        if on_file:
+            on_file(outcome)
+
     with Store.open(db) as store:
         store.load_dictionary(dictionary)
         run_id = store.start_run([str(p) for p in paths])
         if on_start:
             on_start(len(files))
         for other in others:
-            report.counts["skipped"] += 1
-            if on_file:
-                on_file(FileOutcome(display_path(other), "skipped", message="not a supported notice format"))
+            shown = display_path(other)
+            message = f"not a notice format ({other.suffix or 'no suffix'}); supported: {', '.join(SUPPORTED_SUFFIXES)}"
+            store.record_error(run_id, shown, "discover", "UnsupportedFormat", message)
+            done(FileOutcome(shown, "skipped", message=message))
+        writer = _Writer(store, run_id, done)
         try:
-            for path in files:
-                outcome = _ingest_one(store, run_id, path, force, dictionary)
-                key = "new" if outcome.status == "rewritten" else outcome.status
-                report.counts[key] += 1
-                report.items_added += outcome.items
-                report.unit_mentions_added += outcome.unit_mentions
-                if outcome.status == "failed":
-                    report.failures.append(outcome)
-                if on_file:
-                    on_file(outcome)
+            _run(files, store, writer, workers, force, strict, dictionary, done)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            writer.flush()  # what is parsed is complete: keep it
+            raise
         finally:
+            writer.flush()
             store.finish_run(run_id, report.counts)
             report.warnings = store.con.execute(
                 "SELECT count(*) FROM document_warnings w JOIN documents d USING (document_id) WHERE d.is_current"
             ).fetchone()[0]
-    report.seconds = time.perf_counter() - started
+            report.unresolved = store.con.execute(
+                "SELECT m.raw_text, count(*) AS n FROM unit_mentions m JOIN documents d USING (document_id) "
+                "WHERE d.is_current AND d.run_id = ? AND m.resolution = 'unresolved' "
+                "GROUP BY m.raw_text ORDER BY n DESC, m.raw_text LIMIT 10",
+                [run_id],
+            ).fetchall()
+            report.seconds = time.perf_counter() - started
     return report
 
 
-def _ingest_one(store: Store, run_id: int, path: Path, force: bool, dictionary: UnitDictionary) -> FileOutcome:
-    shown = display_path(path)
+class _Writer:
+    """Collects parsed files and writes them BATCH_DOCUMENTS at a time."""
+
+    def __init__(self, store: Store, run_id: int, done: Callable[[FileOutcome], None]):
+        self.store, self.run_id, self.done = store, run_id, done
+        self.pending: list[Parsed] = []
+
+    def add(self, result: Parsed | Failed) -> None:
+        if isinstance(result, Failed):
+            self.store.record_error(self.run_id, result.path, result.stage, result.error_class, result.message)
+            self.done(FileOutcome(result.path, "failed", message=result.message))
+            return
+        self.pending.append(result)
+        if len(self.pending) >= BATCH_DOCUMENTS:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        try:
+            statuses = self.store.write_documents([(p.doc, p.tokens) for p in batch], self.run_id)
+        except Exception:
+            statuses = []
+            for parsed in batch:  # find the document that cannot be stored; keep the others
+                try:
+                    statuses.append(self.store.write_document(parsed.doc, self.run_id, parsed.tokens))
+                except Exception as exc:
+                    message = f"cannot store: {type(exc).__name__}: {exc}"
+                    self.store.record_error(self.run_id, parsed.path, "store", type(exc).__name__, message)
+                    statuses.append("failed:" + message)
+        for parsed, status in zip(batch, statuses):
+            if status.startswith("failed:"):
+                self.done(FileOutcome(parsed.path, "failed", message=status[7:]))
+                continue
+            doc = parsed.doc
+            mentions = sum(len(i.responsible_units) for i in doc.items)
+            self.done(FileOutcome(parsed.path, status, len(doc.items), mentions, doc.page_count or 0))
+
+
+def _run(files, store, writer, workers, force, strict, dictionary, done) -> None:
+    current = store.current_versions()
+
+    def changed() -> Iterator[tuple[Path, str]]:
+        """Files to parse; unchanged ones are reported here, without parsing."""
+        for path in files:
+            shown = display_path(path)
+            known = current.get(shown)
+            if known is not None and not force:
+                try:
+                    digest = content_hash(_read(path))
+                except ReadError:
+                    digest = None  # the worker reports it
+                if digest == known[1]:
+                    done(FileOutcome(shown, "unchanged"))
+                    continue
+            yield path, shown
+
+    todo = changed()
+    if workers == 1:
+        _init_worker(dictionary, strict)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # undo the worker's SIG_IGN here
+        for path, shown in todo:
+            writer.add(_parse_one(path, shown))
+        return
+    context = multiprocessing.get_context("forkserver")
+    window = workers * 4  # files in flight: keeps workers busy, memory bounded
+    with futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                     initargs=(dictionary, strict)) as pool:
+        in_flight: collections.deque = collections.deque()
+        try:
+            for path, shown in todo:
+                in_flight.append(pool.submit(_parse_one, path, shown))
+                while len(in_flight) >= window:
+                    writer.add(_result(in_flight.popleft()))
+            while in_flight:
+                writer.add(_result(in_flight.popleft()))
+        except BaseException:
+            for pending in in_flight:
+                pending.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _result(future: futures.Future) -> Parsed | Failed:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        message = f"cannot read the file: {exc.strerror or exc}; check it exists and is readable"
-        store.record_error(run_id, shown, "read", type(exc).__name__, message)
-        return FileOutcome(shown, "failed", message=message)
-    digest = content_hash(data)
-    current = store.current_versions().get(shown)
-    if current is not None and current[1] == digest and not force:
-        return FileOutcome(shown, "unchanged")
-    stage = "read"
-    try:
-        source = read_bytes(path, data)
-        stage = "extract"
-        doc = extract_document(source, source_path=shown, content_hash=digest, dictionary=dictionary)
-        stage = "store"
-        status = store.write_document(doc, run_id)
-    except NoticeError as exc:
-        store.record_error(run_id, shown, exc.stage, type(exc).__name__, exc.message)
-        return FileOutcome(shown, "failed", message=exc.message)
-    except Exception as exc:  # a bug must not stop the batch; it is recorded with its class
-        message = f"{type(exc).__name__}: {exc} (a bug in policy-notices: please report it with this file)"
-        store.record_error(run_id, shown, stage, type(exc).__name__, message)
-        return FileOutcome(shown, "failed", message=message)
-    mentions = sum(len(i.responsible_units) for i in doc.items)
-    return FileOutcome(shown, status, items=len(doc.items), unit_mentions=mentions)
+        return future.result()
+    except futures.process.BrokenProcessPool as exc:
+        raise NoticeError(
+            "a worker process died (out of memory?); run again with --workers 1 to find the file"
+        ) from exc

@@ -68,12 +68,16 @@ class Reporter:
         c = report.counts
         self.out.print(
             f"{report.db}: {c['new']} new, {c['replaced']} replaced, {c['unchanged']} unchanged, "
-            f"{c['failed']} failed, {c['skipped']} skipped files in {report.seconds:.1f}s"
+            f"{c['failed']} failed, {c['skipped']} skipped files in {report.seconds:.1f}s "
+            f"({report.files_per_second:.1f} files/s, {report.workers} worker{'s' if report.workers > 1 else ''})"
         )
         self.out.print(
             f"added {report.items_added} items and {report.unit_mentions_added} unit mentions; "
             f"{report.warnings} warnings in the database (see the document_warnings table)"
         )
+        if report.unresolved:
+            names = ", ".join(f"{name} ({n})" for name, n in report.unresolved)
+            self.out.print(f"unresolved unit names: {names}; review with: notices units --unresolved --db {report.db}")
         for failure in report.failures:
             self.out.print(f"  failed: {failure.path}: {failure.message}")
         if report.failures:

@@ -484,64 +484,91 @@ class Store:
         are computed here when not given (ingest computes them in the worker
         that parsed the file).
         """
-        if tokens is None:
-            tokens = item_tokens(doc)
-        new_id = document_id(doc.source_path, doc.content_hash)
-        previous = self.current_versions().get(doc.source_path)
+        return self.write_documents([(doc, tokens)], run_id)[0]
+
+    def write_documents(
+        self, batch: list[tuple[Document, dict[str, dict[str, int]] | None]], run_id: int
+    ) -> list[str]:
+        """Store several document versions in one transaction (each one whole, or none).
+
+        One transaction per batch instead of per document: DuckDB's cost is
+        per statement, so a batch of 50 is written ~20x faster. If the batch
+        fails, each document is tried alone, so one bad row loses one document.
+        """
+        if len(batch) > 1:
+            try:
+                return self._write_batch(batch, run_id)
+            except duckdb.Error:
+                return [self._write_batch([entry], run_id)[0] for entry in batch]
+        return self._write_batch(batch, run_id)
+
+    def _write_batch(self, batch: list[tuple[Document, dict[str, dict[str, int]] | None]], run_id: int) -> list[str]:
         con = self.con
+        current = self.current_versions()
+        plans = []  # (doc, tokens, new_id, previous id or None)
+        for doc, tokens in batch:
+            new_id = document_id(doc.source_path, doc.content_hash)
+            previous = current.get(doc.source_path)
+            plans.append((doc, tokens if tokens is not None else item_tokens(doc), new_id, previous[0] if previous else None))
+        rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
         con.execute("BEGIN")
         try:
-            if previous is not None:
+            old_ids = [prev for *_, prev in plans if prev is not None]
+            if old_ids:
                 for table in _CHILD_TABLES:
-                    con.execute(f"DELETE FROM {table} WHERE document_id = ?", [previous[0]])
-                if previous[0] != new_id:
-                    # Updated once only: DuckDB refuses a second update of a
-                    # referenced row in the same transaction.
-                    con.execute("UPDATE documents SET is_current = false WHERE document_id = ?", [previous[0]])
-            exists = con.execute("SELECT 1 FROM documents WHERE document_id = ?", [new_id]).fetchone()
-            row = _document_row(doc, new_id, run_id)
-            if exists:
-                # The same version again (--force, or a file changed back): refresh it in place.
-                sets = ", ".join(f"{k} = ?" for k in row if k != "document_id")
-                con.execute(
-                    f"UPDATE documents SET {sets} WHERE document_id = ?",
-                    [v for k, v in row.items() if k != "document_id"] + [new_id],
-                )
-            else:
-                _insert(con, "documents", [row])
-            _insert(
-                con,
-                "document_issuers",
-                [
+                    con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [old_ids])
+                # Updated once only: DuckDB refuses a second update of a referenced row in a transaction.
+                stale = [prev for _, _, new_id, prev in plans if prev is not None and prev != new_id]
+                if stale:
+                    con.execute(
+                        "UPDATE documents SET is_current = false WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
+                        [stale],
+                    )
+            new_ids = [new_id for _, _, new_id, _ in plans]
+            existing = {
+                r[0]
+                for r in con.execute(
+                    "SELECT document_id FROM documents WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [new_ids]
+                ).fetchall()
+            }
+            for doc, tokens, new_id, _ in plans:
+                row = _document_row(doc, new_id, run_id)
+                if new_id in existing:
+                    # The same version again (--force, or a file changed back): refresh it in place.
+                    sets = ", ".join(f"{k} = ?" for k in row if k != "document_id")
+                    con.execute(
+                        f"UPDATE documents SET {sets} WHERE document_id = ?",
+                        [v for k, v in row.items() if k != "document_id"] + [new_id],
+                    )
+                else:
+                    rows["documents"].append(row)
+                rows["document_issuers"] += [
                     {"document_id": new_id, "position": n, "issuer": name, "in_signature": name in doc.signatories}
                     for n, name in enumerate(doc.issuers, start=1)
-                ],
+                ]
+                rows["attachments"] += [_attachment_row(a, new_id) for a in doc.attachments]
+                rows["sections"] += [_section_row(s, new_id) for s in doc.sections]
+                rows["items"] += [_item_row(i, new_id) for i in doc.items]
+                rows["unit_mentions"] += [_mention_row(m, i.key, new_id) for i in doc.items for m in i.responsible_units]
+                rows["document_warnings"] += [
+                    {"document_id": new_id, "field": w.field, "message": w.message} for w in doc.warnings
+                ]
+                rows["item_tokens"] += [r for key, counts in tokens.items() for r in _token_rows(new_id, key, counts)]
+            for table in ["documents", "document_issuers", "attachments", "sections", "items", "unit_mentions",
+                          "document_warnings", "item_tokens"]:
+                _insert(con, table, rows[table])
+            _add_rule_units(
+                con, [(m, i.jurisdiction) for doc, *_ in plans for i in doc.items for m in i.responsible_units]
             )
-            _insert(con, "attachments", [_attachment_row(a, new_id) for a in doc.attachments])
-            _insert(con, "sections", [_section_row(s, new_id) for s in doc.sections])
-            _insert(con, "items", [_item_row(i, new_id) for i in doc.items])
-            _insert(
-                con,
-                "unit_mentions",
-                [_mention_row(m, i.key, new_id) for i in doc.items for m in i.responsible_units],
-            )
-            _insert(
-                con,
-                "document_warnings",
-                [{"document_id": new_id, "field": w.field, "message": w.message} for w in doc.warnings],
-            )
-            _insert(
-                con, "item_tokens", [r for key, counts in tokens.items() for r in _token_rows(new_id, key, counts)]
-            )
-            _add_rule_units(con, [(m, i.jurisdiction) for i in doc.items for m in i.responsible_units])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        self.current_versions()[doc.source_path] = (new_id, doc.content_hash)
-        if previous is None:
-            return "new"
-        return "rewritten" if previous[0] == new_id else "replaced"
+        statuses = []
+        for doc, _, new_id, previous in plans:
+            current[doc.source_path] = (new_id, doc.content_hash)
+            statuses.append("new" if previous is None else ("rewritten" if previous == new_id else "replaced"))
+        return statuses
 
 
 def item_tokens(doc: Document) -> dict[str, dict[str, int]]:
