@@ -18,6 +18,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -163,11 +164,28 @@ _worker_dictionary: UnitDictionary | None = None
 _worker_strict = False
 
 
-def _init_worker(dictionary: UnitDictionary, strict: bool) -> None:
-    """Set up a worker process: the dictionary once, Ctrl-C left to the main process."""
+def _init_worker(dictionary: UnitDictionary, strict: bool, main_pid: int | None = None) -> None:
+    """Set up a worker process: the dictionary once, Ctrl-C left to the main process.
+
+    A worker also ends when the main process is gone (killed with SIGKILL,
+    say), instead of lingering and holding the terminal's pipes open.
+    """
     global _worker_dictionary, _worker_strict
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_dictionary, _worker_strict = dictionary, strict
+    if main_pid is not None:
+        threading.Thread(target=_exit_with, args=(main_pid,), daemon=True).start()
+
+
+def _exit_with(main_pid: int) -> None:
+    while True:
+        time.sleep(0.5)
+        try:
+            os.kill(main_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
 
 
 def _parse_one(path: Path, shown: str) -> Parsed | Failed:
@@ -387,7 +405,7 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
     context = multiprocessing.get_context("forkserver")
     window = workers * 4  # files in flight: keeps workers busy, memory bounded
     with futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                     initargs=(dictionary, strict)) as pool:
+                                     initargs=(dictionary, strict, os.getpid())) as pool:
         in_flight: collections.deque = collections.deque()
         try:
             for path, shown in todo:
