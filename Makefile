@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/notices.duckdb
 
-.PHONY: run test check eval bench-pdf clean
+.PHONY: run test check eval bench bench-pdf bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ check: $(VENV)/.installed
 
 eval: $(VENV)/.installed
 	$(BIN)/python -m pipeline.evaluate
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench
 
 bench-pdf: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_pdf

@@ -2,7 +2,7 @@
 
 The database stores each item's words and their counts; BM25 ranking is
 done in SQL over them (pipeline/store.py), so searching needs no DuckDB
-extension. `search_tokens` indexes words and their sub-words (jieba's
+extension. `search_words` indexes words and their sub-words (jieba's
 search mode: 中央宣传部 → 中央, 宣传, 宣传部, 中央宣传部) so a query for
 a part of a long word still finds it.
 """
@@ -10,7 +10,6 @@ a part of a long word still finds it.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from functools import lru_cache
 
 import regex
@@ -28,12 +27,17 @@ def _jieba():
 
 
 def _keep(token: str) -> bool:
-    return bool(_WORD.search(token))
+    return bool(_WORD.search(token)) and not any(ch.isspace() for ch in token)
 
 
-def search_tokens(text: str) -> Counter[str]:
-    """Word → count in `text` (lower-cased; punctuation and spaces dropped)."""
-    return Counter(t.lower() for t in _jieba().lcut_for_search(text) if _keep(t))
+def search_words(text: str) -> str:
+    """The words of `text` for search, lower-cased and space-separated, repeats kept.
+
+    `中央宣传部组织` → `中央 宣传 宣传部 中央宣传部 组织`. The database splits this
+    string into item_tokens (word, count) itself, which is much faster than
+    sending it one row per word.
+    """
+    return " ".join(t.lower() for t in _jieba().lcut_for_search(text) if _keep(t))
 
 
 def query_terms(query: str) -> list[str]:
@@ -44,3 +48,13 @@ def query_terms(query: str) -> list[str]:
         if token and _keep(token):
             seen.setdefault(token, None)
     return list(seen)
+
+
+def item_words(doc) -> dict[str, str]:
+    """Search words of each item of a Document: item key → space-separated words."""
+    return {item.key: search_words(item.text) for item in doc.items}
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary now (≈0.5 s), e.g. before worker processes are forked."""
+    _jieba()

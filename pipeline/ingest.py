@@ -23,19 +23,25 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from extractors import extract_document
 from extractors.dictionary import UnitDictionary, default_dictionary
 from pipeline.errors import NoticeError, ReadError
 from pipeline.readers import SUPPORTED_SUFFIXES, read_bytes
-from pipeline.store import Store, item_tokens
+from extractors.tokens import item_words
 from schemas import Document
+
+if TYPE_CHECKING:
+    from pipeline.store import Store
 
 # A notice is a few MB at most; far larger files are dumps or accidents, and
 # parsing them would hold hundreds of MB. Refused with a message saying so.
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_TEXT_CHARS = 5_000_000  # ≈ 2,500 pages of Chinese text
-BATCH_DOCUMENTS = 32  # documents per write transaction
+BATCH_DOCUMENTS = 16  # documents per write transaction
+WRITER_MEMORY = "128MB"  # DuckDB's cache in the writing process; rows go to disk beyond it
+TASKS_PER_WORKER = 200  # a worker is replaced after this many files, so its memory cannot creep
 
 
 def display_path(path: Path) -> str:
@@ -149,7 +155,7 @@ class Parsed:
 
     path: str
     doc: Document
-    tokens: dict[str, dict[str, int]]
+    words: dict[str, str]  # item key → search words
 
 
 @dataclass
@@ -198,7 +204,7 @@ def _parse_one(path: Path, shown: str) -> Parsed | Failed:
         if _worker_strict and doc.warnings:
             details = "; ".join(f"{w.field}: {w.message}" for w in doc.warnings[:5])
             return Failed(shown, "extract", "StrictWarning", f"--strict: {len(doc.warnings)} warning(s): {details}")
-        return Parsed(shown, doc, item_tokens(doc))
+        return Parsed(shown, doc, item_words(doc))
     except NoticeError as exc:
         return Failed(shown, exc.stage, type(exc).__name__, exc.message)
     except Exception as exc:  # a bug must not stop the batch; it is recorded with its class
@@ -287,6 +293,8 @@ def ingest(
     any parse warning into a failure of that file.
     On Ctrl-C the documents already parsed are written, the run is closed,
     and KeyboardInterrupt propagates; re-running the command resumes.
+    A script that calls this with workers > 1 needs the usual
+    `if __name__ == "__main__":` guard of multiprocessing.
     """
     started = time.perf_counter()
     dictionary = dictionary or default_dictionary()
@@ -304,7 +312,9 @@ def ingest(
         if on_file:
             on_file(outcome)
 
-    with Store.open(db) as store:
+    from pipeline.store import Store  # workers never need DuckDB: imported here only
+
+    with Store.open(db, threads=1, memory_limit=WRITER_MEMORY) as store:
         store.load_dictionary(dictionary)
         run_id = store.start_run([str(p) for p in paths])
         if on_start:
@@ -358,12 +368,12 @@ class _Writer:
         if not batch:
             return
         try:
-            statuses = self.store.write_documents([(p.doc, p.tokens) for p in batch], self.run_id)
+            statuses = self.store.write_documents([(p.doc, p.words) for p in batch], self.run_id)
         except Exception:
             statuses = []
             for parsed in batch:  # find the document that cannot be stored; keep the others
                 try:
-                    statuses.append(self.store.write_document(parsed.doc, self.run_id, parsed.tokens))
+                    statuses.append(self.store.write_document(parsed.doc, self.run_id, parsed.words))
                 except Exception as exc:
                     message = f"cannot store: {type(exc).__name__}: {exc}"
                     self.store.record_error(self.run_id, parsed.path, "store", type(exc).__name__, message)
@@ -403,9 +413,17 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
             writer.add(_parse_one(path, shown))
         return
     context = multiprocessing.get_context("forkserver")
-    window = workers * 4  # files in flight: keeps workers busy, memory bounded
-    with futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                     initargs=(dictionary, strict, os.getpid())) as pool:
+    # Workers fork from a server that has loaded the readers, extractors and
+    # jieba's dictionary once: a new worker starts in milliseconds.
+    context.set_forkserver_preload(["pipeline.worker_preload"])
+    window = workers * 16  # files in flight: keeps workers busy, memory bounded
+    with futures.ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(dictionary, strict, os.getpid()),
+        max_tasks_per_child=TASKS_PER_WORKER,
+    ) as pool:
         in_flight: collections.deque = collections.deque()
         try:
             for path, shown in todo:

@@ -20,7 +20,7 @@ from extractors.dictionary import UnitDictionary
 from extractors.normalize import resolve_mentions, units_built_by_rules
 from extractors.units import mentions_from_list
 from pipeline.errors import StoreError
-from extractors.tokens import search_tokens
+from extractors.tokens import item_words, search_words
 from schemas import Document
 
 
@@ -112,6 +112,7 @@ TABLES: dict[str, list[Column]] = {
         _c("start_offset", "INTEGER", "起始字符 / character offset"),
         _c("end_offset", "INTEGER", "结束字符 / end offset (exclusive)"),
         _c("pages", "INTEGER[]", "页码 / pages"),
+        _c("search_words", "VARCHAR", "分词 / words of the text for search (jieba), space-separated"),
     ],
     "unit_mentions": [
         _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
@@ -276,7 +277,9 @@ class Store:
     # -- opening ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
+    def open(cls, path: str | Path, *, threads: int | None = None, memory_limit: str | None = None) -> Store:
+        """Open (creating or migrating) a database. An ingest passes threads=1 and a
+        memory limit: the writer then leaves the cores to the parsing workers."""
         path = str(path)
         parent = Path(path).parent
         if not parent.exists():
@@ -293,6 +296,10 @@ class Store:
             raise StoreError(f"cannot open the database: {exc}", path=path) from exc
         except duckdb.Error as exc:
             raise StoreError(f"not a DuckDB database, or damaged: {exc}", path=path) from exc
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            con.execute(f"SET memory_limit = {_sql_string(memory_limit)}")
         store = cls(con, path)
         store._ensure_schema()
         return store
@@ -476,18 +483,17 @@ class Store:
         )
 
     def write_document(
-        self, doc: Document, run_id: int, tokens: dict[str, dict[str, int]] | None = None
+        self, doc: Document, run_id: int, words: dict[str, str] | None = None
     ) -> str:
         """Store one document version atomically; returns 'new', 'replaced' or 'rewritten'.
 
-        `tokens` (item key → word → count) are the items' search words; they
-        are computed here when not given (ingest computes them in the worker
-        that parsed the file).
+        `words` (item key → space-separated search words) are computed here
+        when not given (ingest computes them in the worker that parsed the file).
         """
-        return self.write_documents([(doc, tokens)], run_id)[0]
+        return self.write_documents([(doc, words)], run_id)[0]
 
     def write_documents(
-        self, batch: list[tuple[Document, dict[str, dict[str, int]] | None]], run_id: int
+        self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int
     ) -> list[str]:
         """Store several document versions in one transaction (each one whole, or none).
 
@@ -502,14 +508,15 @@ class Store:
                 return [self._write_batch([entry], run_id)[0] for entry in batch]
         return self._write_batch(batch, run_id)
 
-    def _write_batch(self, batch: list[tuple[Document, dict[str, dict[str, int]] | None]], run_id: int) -> list[str]:
+    def _write_batch(self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int) -> list[str]:
         con = self.con
         current = self.current_versions()
         plans = []  # (doc, tokens, new_id, previous id or None)
         for doc, tokens in batch:
             new_id = document_id(doc.source_path, doc.content_hash)
             previous = current.get(doc.source_path)
-            plans.append((doc, tokens if tokens is not None else item_tokens(doc), new_id, previous[0] if previous else None))
+            words = tokens if tokens is not None else item_words(doc)
+            plans.append((doc, words, new_id, previous[0] if previous else None))
         rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
         con.execute("BEGIN")
         try:
@@ -548,15 +555,15 @@ class Store:
                 ]
                 rows["attachments"] += [_attachment_row(a, new_id) for a in doc.attachments]
                 rows["sections"] += [_section_row(s, new_id) for s in doc.sections]
-                rows["items"] += [_item_row(i, new_id) for i in doc.items]
+                rows["items"] += [_item_row(i, new_id, tokens.get(i.key)) for i in doc.items]
                 rows["unit_mentions"] += [_mention_row(m, i.key, new_id) for i in doc.items for m in i.responsible_units]
                 rows["document_warnings"] += [
                     {"document_id": new_id, "field": w.field, "message": w.message} for w in doc.warnings
                 ]
-                rows["item_tokens"] += [r for key, counts in tokens.items() for r in _token_rows(new_id, key, counts)]
             for table in ["documents", "document_issuers", "attachments", "sections", "items", "unit_mentions",
-                          "document_warnings", "item_tokens"]:
+                          "document_warnings"]:
                 _insert(con, table, rows[table])
+            _fill_item_tokens(con, new_ids)
             _add_rule_units(
                 con, [(m, i.jurisdiction) for doc, *_ in plans for i in doc.items for m in i.responsible_units]
             )
@@ -569,11 +576,6 @@ class Store:
             current[doc.source_path] = (new_id, doc.content_hash)
             statuses.append("new" if previous is None else ("rewritten" if previous == new_id else "replaced"))
         return statuses
-
-
-def item_tokens(doc: Document) -> dict[str, dict[str, int]]:
-    """Search words of each item of `doc`: item key → word → count."""
-    return {item.key: dict(search_tokens(item.text)) for item in doc.items}
 
 
 def _create_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -597,13 +599,19 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
     search_items()) and units.source (run `notices renormalize` to add rule-built units)."""
     con.execute("ALTER TABLE units ADD COLUMN source VARCHAR DEFAULT 'dictionary'")
     con.execute(f"COMMENT ON COLUMN units.source IS {_sql_string(_comment('units', 'source'))}")
+    con.execute("ALTER TABLE items ADD COLUMN search_words VARCHAR")
+    con.execute(f"COMMENT ON COLUMN items.search_words IS {_sql_string(_comment('items', 'search_words'))}")
     _create_table(con, "item_tokens")
-    rows = []
-    for doc_id, item_key, text in con.execute(
-        "SELECT i.document_id, i.item_key, i.text FROM items i JOIN documents d USING (document_id) WHERE d.is_current"
-    ).fetchall():
-        rows.extend(_token_rows(doc_id, item_key, search_tokens(text)))
-    _insert(con, "item_tokens", rows)
+    rows = con.execute("SELECT document_id, item_key, text FROM items").fetchall()
+    con.execute("CREATE TEMP TABLE migrated_words (document_id VARCHAR, item_key VARCHAR, search_words VARCHAR)")
+    _insert_columns(con, "migrated_words", ["document_id", "item_key", "search_words"],
+                    [[r[0] for r in rows], [r[1] for r in rows], [search_words(r[2]) for r in rows]])
+    con.execute(
+        "UPDATE items SET search_words = w.search_words FROM migrated_words w "
+        "WHERE items.document_id = w.document_id AND items.item_key = w.item_key"
+    )
+    con.execute("DROP TABLE migrated_words")
+    _fill_item_tokens(con, sorted({r[0] for r in rows}))
     _create_views(con)
 
 
@@ -631,8 +639,17 @@ def _add_rule_units(con: duckdb.DuckDBPyConnection, mentions) -> None:
     _insert(con, "units", rows, or_ignore=True)
 
 
-def _token_rows(doc_id: str, item_key: str, counts: dict[str, int]) -> list[dict[str, Any]]:
-    return [{"document_id": doc_id, "item_key": item_key, "token": t, "tf": n} for t, n in counts.items()]
+def _fill_item_tokens(con: duckdb.DuckDBPyConnection, document_ids: list[str]) -> None:
+    """item_tokens (word, count) of these documents' items, split from items.search_words in SQL."""
+    if not document_ids:
+        return
+    con.execute(
+        "INSERT INTO item_tokens SELECT document_id, item_key, token, count(*) FROM ("
+        "  SELECT document_id, item_key, unnest(string_split(search_words, ' ')) AS token FROM items"
+        "  WHERE document_id IN (SELECT unnest(?::VARCHAR[])) AND search_words <> '') "
+        "WHERE token <> '' GROUP BY ALL",
+        [document_ids],
+    )
 
 
 def _load_dictionary(con: duckdb.DuckDBPyConnection, dictionary: UnitDictionary) -> None:
@@ -679,6 +696,12 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any
     names = ", ".join(c.name for c in columns)
     verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
     con.execute(f"{verb} INTO {table} ({names}) SELECT {selects}", params)
+
+
+def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str], columns: list[list]) -> None:
+    """Insert VARCHAR columns given as lists (one statement)."""
+    selects = ", ".join(f"unnest(${k + 1}::VARCHAR[])" for k in range(len(names)))
+    con.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {selects}", columns)
 
 
 def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:
@@ -742,7 +765,7 @@ def _section_row(s, doc_id: str) -> dict[str, Any]:
     }
 
 
-def _item_row(i, doc_id: str) -> dict[str, Any]:
+def _item_row(i, doc_id: str, words: str | None = None) -> dict[str, Any]:
     return {
         "document_id": doc_id,
         "item_key": i.key,
@@ -762,6 +785,7 @@ def _item_row(i, doc_id: str) -> dict[str, Any]:
         "start_offset": i.span.start,
         "end_offset": i.span.end,
         "pages": i.span.pages,
+        "search_words": words,
     }
 
 

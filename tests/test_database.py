@@ -94,11 +94,12 @@ def test_every_canonical_unit_has_a_units_row(seed_db):
 def test_a_version_1_database_is_migrated_and_searchable(seed_db, tmp_path):
     db = tmp_path / "old.duckdb"
     shutil.copy(seed_db, db)
-    # Make it what version 1 wrote: no search table or macro, no units.source.
+    # Make it what version 1 wrote: no search table, macro or words, no units.source.
     with duckdb.connect(str(db)) as con:
         con.execute("DROP MACRO TABLE search_items")
         con.execute("DROP TABLE item_tokens")
         con.execute("ALTER TABLE units DROP COLUMN source")
+        con.execute("ALTER TABLE items DROP COLUMN search_words")
         con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     with Store.open(db) as store:
         version = store.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]

@@ -1,0 +1,173 @@
+"""Benchmark a batch ingest: 1 vs 2 workers, an unchanged re-run, and peak memory.
+
+    python -m pipeline.bench [--files 2000] [--keep DIR]      (or: make bench)
+
+Builds a corpus of distinct notices from the seeds in data/raw/ and, where
+../shared/corpus/generated/ is present, their PDF and DOCX renderings (each
+copy is made unique: a line added to text, a trailing comment in a PDF, an
+archive comment in a DOCX, so every file has its own content hash). Then it
+runs `notices ingest` as a separate process three times and prints files/s,
+pages/s, the 2-worker speed-up, the unchanged re-run as a fraction of the
+first run, and the peak RSS of the whole process tree (sampled from /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATED = ROOT.parent / "shared" / "corpus" / "generated"
+
+
+def build_corpus(folder: Path, count: int) -> dict[str, int]:
+    """Write `count` distinct notices into `folder`; returns files per format."""
+    sources = sorted((ROOT / "data" / "raw").glob("*.txt"))
+    if GENERATED.is_dir():
+        sources += sorted(GENERATED.glob("*.pdf")) + sorted(GENERATED.glob("*.docx"))
+    folder.mkdir(parents=True, exist_ok=True)
+    per_format: dict[str, int] = {}
+    for n in range(count):
+        source = sources[n % len(sources)]
+        data = source.read_bytes()
+        suffix = source.suffix
+        if suffix == ".txt":
+            data = data + f"\n\n抄送：基准测试副本{n}\n".encode()
+        elif suffix == ".pdf":
+            data = data + f"\n%bench copy {n}\n".encode()  # after %%EOF: ignored by readers
+        else:
+            data = _with_zip_comment(data, f"bench copy {n}".encode())
+        (folder / f"{n:05d}_{source.stem}{suffix}").write_bytes(data)
+        per_format[suffix] = per_format.get(suffix, 0) + 1
+    return per_format
+
+
+def _with_zip_comment(data: bytes, comment: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+        dst.comment = comment
+    return out.getvalue()
+
+
+def _tree_memory(root_pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in bytes summed over a process and all its descendants, from /proc.
+
+    RSS counts pages shared between processes (libraries, the dictionary the
+    workers inherit from the fork server) once per process; PSS splits them,
+    so its sum is the memory the tree really holds.
+    """
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            statm = (entry / "statm").read_text().split()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        pid = int(entry.name)
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(statm[1]) * 4096
+    total_rss = total_pss = 0
+    todo = [root_pid]
+    while todo:
+        pid = todo.pop()
+        total_rss += rss.get(pid, 0)
+        total_pss += _pss(pid)
+        todo.extend(children.get(pid, []))
+    return total_rss, total_pss
+
+
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def run_ingest(folder: Path, db: Path, workers: int) -> dict:
+    """Run `notices ingest` in its own process; return its JSON summary plus peak tree RSS."""
+    command = [sys.executable, "-m", "cli", "ingest", str(folder), "--db", str(db), "--json", "--workers", str(workers)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    peak = peak_pss = 0
+
+    def sample() -> None:
+        nonlocal peak, peak_pss
+        while process.poll() is None:
+            rss, pss = _tree_memory(process.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    started = time.perf_counter()
+    sampler.start()
+    out, err = process.communicate()
+    seconds = time.perf_counter() - started
+    sampler.join()
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"ingest failed ({process.returncode}): {err.strip()}")
+    summary = json.loads(out)
+    summary["wall_seconds"] = seconds
+    summary["peak_rss_mb"] = peak / 1024 / 1024
+    summary["peak_pss_mb"] = peak_pss / 1024 / 1024
+    return summary
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=2000, help="notices in the corpus (default 2000)")
+    parser.add_argument("--keep", type=Path, help="build the corpus and databases here and keep them")
+    args = parser.parse_args(argv)
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="notices-bench-"))
+    try:
+        corpus = work / "corpus"
+        if corpus.exists():
+            shutil.rmtree(corpus)
+        formats = build_corpus(corpus, args.files)
+        print(f"corpus: {args.files} files ({', '.join(f'{n} {k}' for k, n in sorted(formats.items()))}) in {corpus}")
+        if not GENERATED.is_dir():
+            print("note: ../shared/corpus/generated is absent: text files only")
+        runs = {}
+        for label, workers, db in (("1 worker", 1, "one.duckdb"), ("2 workers", 2, "two.duckdb"),
+                                   ("unchanged re-run (2 workers)", 2, "two.duckdb")):
+            if label != "unchanged re-run (2 workers)" and (work / db).exists():
+                (work / db).unlink()
+            runs[label] = summary = run_ingest(corpus, work / db, workers)
+            files = summary["files"]
+            pages = summary["pages"]
+            print(
+                f"{label:30} {summary['wall_seconds']:7.1f} s  {args.files / summary['wall_seconds']:7.1f} files/s  "
+                f"{pages / summary['wall_seconds']:7.1f} pages/s ({pages} pages)  peak RSS {summary['peak_rss_mb']:.0f} MB (PSS {summary['peak_pss_mb']:.0f})  "
+                f"[new {files['new']}, unchanged {files['unchanged']}, failed {files['failed']}]"
+            )
+        one, two, again = (runs[k]["wall_seconds"] for k in runs)
+        peak = max(r["peak_rss_mb"] for r in runs.values())
+        peak_pss = max(r["peak_pss_mb"] for r in runs.values())
+        print(f"\nspeed-up with 2 workers: {one / two:.2f}x   (target ≥ 1.7x)")
+        print(f"unchanged re-run: {again / two:.1%} of the first 2-worker run   (target ≤ 5%)")
+        print(f"peak memory of the process tree: RSS sum {peak:.0f} MB, PSS sum {peak_pss:.0f} MB   (target ≤ 400 MB)")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
