@@ -31,6 +31,9 @@ eval: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench
 
+bench-store: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench_store
+
 bench-pdf: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_pdf
 
