@@ -53,8 +53,3 @@ def query_terms(query: str) -> list[str]:
 def item_words(doc) -> dict[str, str]:
     """Search words of each item of a Document: item key → space-separated words."""
     return {item.key: search_words(item.text) for item in doc.items}
-
-
-def warm_up() -> None:
-    """Load jieba's dictionary now (≈0.5 s), e.g. before worker processes are forked."""
-    _jieba()

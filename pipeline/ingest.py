@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_TEXT_CHARS = 5_000_000  # ≈ 2,500 pages of Chinese text
 BATCH_DOCUMENTS = 16  # documents per write transaction
-WRITER_MEMORY = "128MB"  # DuckDB's cache in the writing process; rows go to disk beyond it
+WRITER_MEMORY = "64MB"  # DuckDB's cache in the writing process; rows go to disk beyond it
 TASKS_PER_WORKER = 200  # a worker is replaced after this many files, so its memory cannot creep
 
 
@@ -155,7 +155,7 @@ class Parsed:
 
     path: str
     doc: Document
-    words: dict[str, str]  # item key → search words
+    words: dict[str, str] | None = None  # item key → search words, added by the writer
 
 
 @dataclass
@@ -195,7 +195,7 @@ def _exit_with(main_pid: int) -> None:
 
 
 def _parse_one(path: Path, shown: str) -> Parsed | Failed:
-    """Read, extract and split words of one file; never raises."""
+    """Read and extract one file; never raises."""
     stage = "read"
     try:
         data = _read(path)
@@ -204,7 +204,7 @@ def _parse_one(path: Path, shown: str) -> Parsed | Failed:
         if _worker_strict and doc.warnings:
             details = "; ".join(f"{w.field}: {w.message}" for w in doc.warnings[:5])
             return Failed(shown, "extract", "StrictWarning", f"--strict: {len(doc.warnings)} warning(s): {details}")
-        return Parsed(shown, doc, item_words(doc))
+        return Parsed(shown, doc)
     except NoticeError as exc:
         return Failed(shown, exc.stage, type(exc).__name__, exc.message)
     except Exception as exc:  # a bug must not stop the batch; it is recorded with its class
@@ -359,6 +359,9 @@ class _Writer:
             self.store.record_error(self.run_id, result.path, result.stage, result.error_class, result.message)
             self.done(FileOutcome(result.path, "failed", message=result.message))
             return
+        # Search words are split here, not in the workers: jieba's dictionary
+        # (~70 MB) is then loaded once, in the writer, and not once per worker.
+        result.words = item_words(result.doc)
         self.pending.append(result)
         if len(self.pending) >= BATCH_DOCUMENTS:
             self.flush()
@@ -413,9 +416,8 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
             writer.add(_parse_one(path, shown))
         return
     context = multiprocessing.get_context("forkserver")
-    # Workers fork from a server that has loaded the readers, extractors and
-    # jieba's dictionary once: a new worker starts in milliseconds.
-    context.set_forkserver_preload(["pipeline.worker_preload"])
+    # Workers fork from a small server (no preloading): each holds only what
+    # its files need, which keeps the memory of the process tree low.
     window = workers * 16  # files in flight: keeps workers busy, memory bounded
     with futures.ProcessPoolExecutor(
         workers,
