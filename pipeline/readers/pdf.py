@@ -226,16 +226,6 @@ def _place_tables(data: bytes, pages: list[_Page], numbers: list[int]) -> None:
                     header = rows[0]
                 seen.extend(rows[1:] if rows and rows[0] is header else rows)
                 x0, top, x1, bottom = table.bbox
-                # A row cut by the page break: its first part ended the table on
-                # the previous page; the rest starts this one, with fewer cells.
-                if previous_row is not None and previous_page == number - 1 and len(rows[0]) == len(previous_row):
-                    if _continues(previous_row, rows[0]):
-                        for k, cell in enumerate(rows.pop(0)):
-                            previous_row[k] += cell
-                    elif rows[0] == header:
-                        rows.pop(0)  # the header row, repeated on each page
-                if header is None and rows:
-                    header = rows[0]
                 inside = [
                     line
                     for line in page.lines
