@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -10,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import duckdb
@@ -18,18 +16,11 @@ import pytest
 
 from pipeline.ingest import ingest
 from tests.conftest import RAW, ROOT, SHARED
-from tests.pdf_fixtures import make_pdf
+from tests.fixture_files import make_pdf, zip_bomb
 
 GENERATED = SHARED / "corpus" / "generated"
 SEED_FILES = sorted(RAW.glob("*.txt"))
 
-
-def _zip_bomb() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", b"\0" * (250 * 1024 * 1024))
-    return buffer.getvalue()
 
 
 # name → (content maker, words the ingest_errors message must contain)
@@ -41,7 +32,7 @@ BAD = {
     "locked.pdf": (lambda: make_pdf(["Locked"], user_password=b"secret"), "open password"),
     "scan.pdf": (lambda: make_pdf([None]), "no text layer"),
     "not-a-zip.docx": (lambda: b"just text, not a zip archive\n" * 20, "not a valid .docx"),
-    "bomb.docx": (_zip_bomb, "zip bomb"),
+    "bomb.docx": (zip_bomb, "zip bomb"),
     "old.doc": (lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "convert it to .docx"),
 }
 

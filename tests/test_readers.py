@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 
 import docx
@@ -17,7 +16,7 @@ from pipeline.errors import ReadError
 from pipeline.ingest import parse_bytes, parse_file
 from pipeline.readers import read_bytes
 from pipeline.readers.docx import chinese_numeral, format_number
-from tests.pdf_fixtures import make_pdf
+from tests.fixture_files import make_pdf, zip_bomb
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT.parent / "shared" / "corpus" / "generated"
@@ -254,13 +253,6 @@ def test_task_table_with_merged_category_cells_is_read_once():
 # --- bad files: one clear error each, naming the problem -----------------------
 
 
-def _zip_bomb() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", b"\0" * (300 * 1024 * 1024))
-    return buffer.getvalue()
-
 
 @pytest.mark.parametrize(
     ("name", "make", "message"),
@@ -271,7 +263,7 @@ def _zip_bomb() -> bytes:
         ("scan.pdf", lambda: make_pdf([None, None]), "no text layer — scanned PDF, OCR not enabled"),
         ("not-a-zip.docx", lambda: b"PK\x03\x04 this is not really a zip archive" * 10, "not a valid .docx"),
         ("plain.docx", lambda: "这不是Word文件".encode() * 10, "not a valid .docx"),
-        ("bomb.docx", _zip_bomb, "zip bomb"),
+        ("bomb.docx", zip_bomb, "zip bomb"),
         ("old.doc", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "legacy binary"),
     ],
 )

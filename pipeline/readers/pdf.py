@@ -246,13 +246,11 @@ def _place_tables(data: bytes, pages: list[_Page], numbers: list[int]) -> None:
 def _cell(value: str | None) -> str:
     if not value:
         return ""
-    # Cells wrap at their width: join the pieces (no space between CJK pieces).
-    pieces = [p.strip() for p in value.splitlines() if p.strip()]
+    # Cells wrap at their width: join the pieces as wrapped lines are joined.
     out = ""
-    for piece in pieces:
-        if out and not (_CJK.match(out[-1]) or _CJK.match(piece[0])):
-            out += " "
-        out += piece
+    for piece in value.splitlines():
+        if piece.strip():
+            out += _join(out, piece.strip())
     return out.replace("\t", " ")
 
 

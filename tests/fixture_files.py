@@ -1,5 +1,6 @@
-"""Tiny PDFs written byte by byte, so reader tests need no tool outside the repo.
+"""Bad and tiny input files made in the tests, so they need no tool outside the repo.
 
+`zip_bomb` is a .docx-shaped archive that inflates far beyond any notice.
 `make_pdf` writes one page per entry of `pages` (Latin text in Helvetica, or
 an image-only page), optionally encrypted with the PDF standard security
 handler (revision 2, 40-bit RC4), the scheme of many older government PDFs.
@@ -8,6 +9,8 @@ handler (revision 2, 40-bit RC4), the scheme of many older government PDFs.
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 import zlib
 
 _PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
@@ -119,3 +122,12 @@ def make_pdf(pages: list[str | None], *, user_password: bytes | None = None, own
         xref,
     )
     return bytes(out)
+
+
+def zip_bomb(megabytes: int = 250) -> bytes:
+    """A small zip whose word/document.xml inflates to `megabytes` MB of zeros."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", b"\0" * (megabytes * 1024 * 1024))
+    return buffer.getvalue()
