@@ -170,17 +170,21 @@ _worker_dictionary: UnitDictionary | None = None
 _worker_strict = False
 
 
-def _init_worker(dictionary: UnitDictionary, strict: bool, main_pid: int | None = None) -> None:
+def _init_worker(dictionary: UnitDictionary, strict: bool, main_pid: int) -> None:
     """Set up a worker process: the dictionary once, Ctrl-C left to the main process.
 
     A worker also ends when the main process is gone (killed with SIGKILL,
     say), instead of lingering and holding the terminal's pipes open.
     """
-    global _worker_dictionary, _worker_strict
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _configure(dictionary, strict)
+    threading.Thread(target=_exit_with, args=(main_pid,), daemon=True).start()
+
+
+def _configure(dictionary: UnitDictionary, strict: bool) -> None:
+    """What _parse_one reads: set in each worker, or here when parsing in this process."""
+    global _worker_dictionary, _worker_strict
     _worker_dictionary, _worker_strict = dictionary, strict
-    if main_pid is not None:
-        threading.Thread(target=_exit_with, args=(main_pid,), daemon=True).start()
 
 
 def _exit_with(main_pid: int) -> None:
@@ -373,21 +377,23 @@ class _Writer:
         try:
             statuses = self.store.write_documents([(p.doc, p.words) for p in batch], self.run_id)
         except Exception:
-            statuses = []
-            for parsed in batch:  # find the document that cannot be stored; keep the others
-                try:
-                    statuses.append(self.store.write_document(parsed.doc, self.run_id, parsed.words))
-                except Exception as exc:
-                    message = f"cannot store: {type(exc).__name__}: {exc}"
-                    self.store.record_error(self.run_id, parsed.path, "store", type(exc).__name__, message)
-                    statuses.append("failed:" + message)
+            # Find the document that cannot be stored; keep the others.
+            statuses = [self._write_alone(parsed) for parsed in batch]
         for parsed, status in zip(batch, statuses):
-            if status.startswith("failed:"):
-                self.done(FileOutcome(parsed.path, "failed", message=status[7:]))
-                continue
+            if status is None:
+                continue  # reported by _write_alone
             doc = parsed.doc
             mentions = sum(len(i.responsible_units) for i in doc.items)
             self.done(FileOutcome(parsed.path, status, len(doc.items), mentions, doc.page_count or 0))
+
+    def _write_alone(self, parsed: Parsed) -> str | None:
+        try:
+            return self.store.write_document(parsed.doc, self.run_id, parsed.words)
+        except Exception as exc:
+            message = f"cannot store: {type(exc).__name__}: {exc}"
+            self.store.record_error(self.run_id, parsed.path, "store", type(exc).__name__, message)
+            self.done(FileOutcome(parsed.path, "failed", message=message))
+            return None
 
 
 def _run(files, store, writer, workers, force, strict, dictionary, done) -> None:
@@ -410,8 +416,7 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
 
     todo = changed()
     if workers == 1:
-        _init_worker(dictionary, strict)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # undo the worker's SIG_IGN here
+        _configure(dictionary, strict)
         for path, shown in todo:
             writer.add(_parse_one(path, shown))
         return

@@ -20,7 +20,7 @@ from extractors.dictionary import UnitDictionary
 from extractors.normalize import resolve_mentions, units_built_by_rules
 from extractors.units import mentions_from_list
 from pipeline.errors import StoreError
-from extractors.tokens import item_words, search_words
+from extractors.tokens import item_words, query_terms, search_words
 from schemas import Document
 
 
@@ -444,8 +444,6 @@ class Store:
 
     def search(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         """Best items for `query` by BM25 (the search_items macro), with their document and units."""
-        from extractors.tokens import query_terms
-
         terms = query_terms(query)
         if not terms:
             return []
@@ -493,23 +491,13 @@ class Store:
         """
         return self.write_documents([(doc, words)], run_id)[0]
 
-    def write_documents(
-        self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int
-    ) -> list[str]:
-        """Store several document versions in one transaction (each one whole, or none).
+    def write_documents(self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int) -> list[str]:
+        """Store several document versions in one transaction: all of them, or none.
 
         One transaction per batch instead of per document: DuckDB's cost is
-        per statement, so a batch of 50 is written ~20x faster. If the batch
-        fails, each document is tried alone, so one bad row loses one document.
+        per statement. A caller whose batch fails can retry its documents
+        one at a time to find the one that cannot be stored.
         """
-        if len(batch) > 1:
-            try:
-                return self._write_batch(batch, run_id)
-            except duckdb.Error:
-                return [self._write_batch([entry], run_id)[0] for entry in batch]
-        return self._write_batch(batch, run_id)
-
-    def _write_batch(self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int) -> list[str]:
         con = self.con
         current = self.current_versions()
         plans = []  # (doc, tokens, new_id, previous id or None)
@@ -605,8 +593,12 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
     _create_table(con, "item_tokens")
     rows = con.execute("SELECT document_id, item_key, text FROM items").fetchall()
     con.execute("CREATE TEMP TABLE migrated_words (document_id VARCHAR, item_key VARCHAR, search_words VARCHAR)")
-    _insert_columns(con, "migrated_words", ["document_id", "item_key", "search_words"],
-                    [[r[0] for r in rows], [r[1] for r in rows], [search_words(r[2]) for r in rows]])
+    _insert(
+        con,
+        "migrated_words",
+        [{"document_id": d, "item_key": k, "search_words": search_words(text)} for d, k, text in rows],
+        columns=[_c(name, "VARCHAR", "") for name in ("document_id", "item_key", "search_words")],
+    )
     con.execute(
         "UPDATE items SET search_words = w.search_words FROM migrated_words w "
         "WHERE items.document_id = w.document_id AND items.item_key = w.item_key"
@@ -683,26 +675,27 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], or_ignore: bool = False) -> None:
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: list[dict[str, Any]],
+    or_ignore: bool = False,
+    columns: list[Column] | None = None,
+) -> None:
     """Insert rows column-wise with one statement: unnest of list parameters.
 
     Much faster than executemany (one round trip, vectorized), and needs no
-    pandas or pyarrow.
+    pandas or pyarrow. `columns` gives the types of a table not in TABLES.
     """
     if not rows:
         return
-    columns = [c for c in TABLES[table] if c.name in rows[0]]
+    columns = [c for c in (columns or TABLES[table]) if c.name in rows[0]]
     params = [[row[c.name] for row in rows] for c in columns]
     selects = ", ".join(f"unnest(${k + 1}::{c.type.split()[0]}[])" for k, c in enumerate(columns))
     names = ", ".join(c.name for c in columns)
     verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
     con.execute(f"{verb} INTO {table} ({names}) SELECT {selects}", params)
 
-
-def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str], columns: list[list]) -> None:
-    """Insert VARCHAR columns given as lists (one statement)."""
-    selects = ", ".join(f"unnest(${k + 1}::VARCHAR[])" for k in range(len(names)))
-    con.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {selects}", columns)
 
 
 def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:
