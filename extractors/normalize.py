@@ -79,12 +79,6 @@ def rule_unit(name: str, place: Place | None) -> UnitEntry | None:
     return None
 
 
-def by_rule(name: str, place: Place | None) -> str | None:
-    """Canonical name built by the local rules (市X → 北京市X), or None."""
-    entry = rule_unit(name, place)
-    return entry.canonical_name if entry else None
-
-
 def units_built_by_rules(mentions: Iterable[tuple[UnitMention, str | None]]) -> list[UnitEntry]:
     """The units that (mention, jurisdiction it was read in) pairs resolved to by a jurisdiction rule."""
     found: dict[str, UnitEntry] = {}
@@ -104,9 +98,9 @@ def resolve(name: str, place: Place | None, dictionary: UnitDictionary | None = 
     found = dictionary.lookup(name, _places(place))
     if found is not None:
         return Resolved(*found)
-    built = by_rule(name, place)
+    built = rule_unit(name, place)
     if built is not None:
-        return Resolved(built, "jurisdiction_rule")
+        return Resolved(built.canonical_name, "jurisdiction_rule")
     return Resolved(None, "unresolved")
 
 
