@@ -208,8 +208,12 @@ def _place_tables(data: bytes, pages: list[_Page], numbers: list[int]) -> None:
     with pdfplumber.open(io.BytesIO(data)) as plumber:
         for number in numbers:
             page = pages[number - 1]
-            for table in plumber.pages[number - 1].find_tables():
-                rows = [[_cell(c) for c in row] for row in table.extract()]
+            plumber_page = plumber.pages[number - 1]
+            tables = [(table.bbox, table.extract()) for table in plumber_page.find_tables()]
+            # A page keeps its parsed objects until closed: ~1 MB a page, for the whole document.
+            plumber_page.close()
+            for bbox, cells in tables:
+                rows = [[_cell(c) for c in row] for row in cells]
                 rows = [r for r in rows if any(r)]
                 if not rows:
                     continue
@@ -225,7 +229,7 @@ def _place_tables(data: bytes, pages: list[_Page], numbers: list[int]) -> None:
                 if header is None and rows:
                     header = rows[0]
                 seen.extend(rows[1:] if rows and rows[0] is header else rows)
-                x0, top, x1, bottom = table.bbox
+                x0, top, x1, bottom = bbox
                 inside = [
                     line
                     for line in page.lines
