@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as futures
+import ctypes
 import fnmatch
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -178,6 +180,9 @@ def _init_worker(dictionary: UnitDictionary, strict: bool, main_pid: int) -> Non
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _configure(dictionary, strict)
+    # What exists now (modules, the dictionary) lives as long as the worker:
+    # frozen, it is not traversed again by every garbage collection.
+    gc.freeze()
     threading.Thread(target=_exit_with, args=(main_pid,), daemon=True).start()
 
 
@@ -185,6 +190,12 @@ def _configure(dictionary: UnitDictionary, strict: bool) -> None:
     """What _parse_one reads: set in each worker, or here when parsing in this process."""
     global _worker_dictionary, _worker_strict
     _worker_dictionary, _worker_strict = dictionary, strict
+
+
+try:
+    _malloc_trim = ctypes.CDLL(None).malloc_trim  # glibc; elsewhere there is nothing to trim
+except (OSError, AttributeError):
+    _malloc_trim = None
 
 
 def _exit_with(main_pid: int) -> None:
@@ -196,6 +207,19 @@ def _exit_with(main_pid: int) -> None:
             os._exit(1)
         except PermissionError:
             pass
+
+
+def _parse_in_worker(path: Path, shown: str) -> Parsed | Failed:
+    """_parse_one, then hand the memory the file needed back to the system.
+
+    glibc keeps freed memory in its arenas, so a worker's RSS would stay at
+    its largest file's high-water mark. Trimming takes ~0.3 ms a file.
+    """
+    try:
+        return _parse_one(path, shown)
+    finally:
+        if _malloc_trim is not None:
+            _malloc_trim(0)
 
 
 def _parse_one(path: Path, shown: str) -> Parsed | Failed:
@@ -423,7 +447,9 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
     context = multiprocessing.get_context("forkserver")
     # Workers fork from a small server (no preloading): each holds only what
     # its files need, which keeps the memory of the process tree low.
-    window = workers * 16  # files in flight: keeps workers busy, memory bounded
+    # Files in flight: enough to keep the workers busy; each one waiting is a
+    # whole parsed Document held in this process.
+    window = workers * 4
     with futures.ProcessPoolExecutor(
         workers,
         mp_context=context,
@@ -434,7 +460,7 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
         in_flight: collections.deque = collections.deque()
         try:
             for path, shown in todo:
-                in_flight.append(pool.submit(_parse_one, path, shown))
+                in_flight.append(pool.submit(_parse_in_worker, path, shown))
                 while len(in_flight) >= window:
                     writer.add(_result(in_flight.popleft()))
             while in_flight:
