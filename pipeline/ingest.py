@@ -11,7 +11,6 @@ is in flight, and results are written as they come.
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures as futures
 import ctypes
 import fnmatch
@@ -42,7 +41,7 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_TEXT_CHARS = 5_000_000  # ≈ 2,500 pages of Chinese text
 BATCH_DOCUMENTS = 16  # documents per write transaction
-WRITER_MEMORY = "64MB"  # DuckDB's cache in the writing process; rows go to disk beyond it
+WRITER_MEMORY_MB = 64  # DuckDB's memory in the writing process to start with (raised when its indexes need more)
 TASKS_PER_WORKER = 200  # a worker is replaced after this many files, so its memory cannot creep
 
 
@@ -342,7 +341,7 @@ def ingest(
 
     from pipeline.store import Store  # workers never need DuckDB: imported here only
 
-    with Store.open(db, threads=1, memory_limit=WRITER_MEMORY) as store:
+    with Store.open(db, threads=1, memory_limit_mb=WRITER_MEMORY_MB) as store:
         store.load_dictionary(dictionary)
         run_id = store.start_run([str(p) for p in paths])
         if on_start:
@@ -448,7 +447,8 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
     # Workers fork from a small server (no preloading): each holds only what
     # its files need, which keeps the memory of the process tree low.
     # Files in flight: enough to keep the workers busy; each one waiting is a
-    # whole parsed Document held in this process.
+    # whole parsed Document held in this process. Results are written as they
+    # finish, not in submission order, so one slow file does not idle a worker.
     window = workers * 4
     with futures.ProcessPoolExecutor(
         workers,
@@ -457,14 +457,18 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
         initargs=(dictionary, strict, os.getpid()),
         max_tasks_per_child=TASKS_PER_WORKER,
     ) as pool:
-        in_flight: collections.deque = collections.deque()
+        in_flight: set[futures.Future] = set()
         try:
             for path, shown in todo:
-                in_flight.append(pool.submit(_parse_in_worker, path, shown))
-                while len(in_flight) >= window:
-                    writer.add(_result(in_flight.popleft()))
+                in_flight.add(pool.submit(_parse_in_worker, path, shown))
+                if len(in_flight) >= window:
+                    finished, in_flight = futures.wait(in_flight, return_when=futures.FIRST_COMPLETED)
+                    for future in finished:
+                        writer.add(_result(future))
             while in_flight:
-                writer.add(_result(in_flight.popleft()))
+                finished, in_flight = futures.wait(in_flight, return_when=futures.FIRST_COMPLETED)
+                for future in finished:
+                    writer.add(_result(future))
         except BaseException:
             for pending in in_flight:
                 pending.cancel()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import operator
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,13 +276,15 @@ class Store:
         self.con = con
         self.path = path
         self._current: dict[str, tuple[str, str]] | None = None
+        self.memory_limit_mb: int | None = None  # None: DuckDB's default (80% of RAM)
 
     # -- opening ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, threads: int | None = None, memory_limit: str | None = None) -> Store:
+    def open(cls, path: str | Path, *, threads: int | None = None, memory_limit_mb: int | None = None) -> Store:
         """Open (creating or migrating) a database. An ingest passes threads=1 and a
-        memory limit: the writer then leaves the cores to the parsing workers."""
+        memory limit: the writer then leaves the cores and the memory to the
+        parsing workers. The limit is raised when a write needs more (see write_documents)."""
         path = str(path)
         parent = Path(path).parent
         if not parent.exists():
@@ -300,14 +303,28 @@ class Store:
             raise StoreError(f"not a DuckDB database, or damaged: {exc}", path=path) from exc
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        if memory_limit:
-            con.execute(f"SET memory_limit = {_sql_string(memory_limit)}")
         store = cls(con, path)
+        if memory_limit_mb:
+            store._set_memory_limit(memory_limit_mb)
         store._ensure_schema()
         return store
 
     def close(self) -> None:
         self.con.close()
+
+    def _set_memory_limit(self, megabytes: int) -> None:
+        self.con.execute(f"SET memory_limit = '{int(megabytes)}MB'")
+        self.memory_limit_mb = megabytes
+
+    def _raise_memory_limit(self) -> bool:
+        """Double a low memory limit; False when there is none to raise (or it reached half the RAM)."""
+        if self.memory_limit_mb is None:
+            return False
+        half_ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 // 2**20
+        if self.memory_limit_mb >= half_ram:
+            return False
+        self._set_memory_limit(min(self.memory_limit_mb * 2, half_ram))
+        return True
 
     def __enter__(self) -> Store:
         return self
@@ -488,7 +505,7 @@ class Store:
         """Store one document version atomically; returns 'new', 'replaced' or 'rewritten'.
 
         `words` (item key → space-separated search words) are computed here
-        when not given (ingest computes them in the worker that parsed the file).
+        when not given.
         """
         return self.write_documents([(doc, words)], run_id)[0]
 
@@ -499,6 +516,17 @@ class Store:
         per statement. A caller whose batch fails can retry its documents
         one at a time to find the one that cannot be stored.
         """
+        while True:
+            try:
+                return self._write_batch(batch, run_id)
+            except duckdb.OutOfMemoryException:
+                # Primary-key indexes must fit in memory and grow with the
+                # database (~65 bytes a key): a limit that suited a small
+                # file is raised rather than failing every document.
+                if not self._raise_memory_limit():
+                    raise
+
+    def _write_batch(self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int) -> list[str]:
         con = self.con
         current = self.current_versions()
         plans = []  # (doc, tokens, new_id, previous id or None)

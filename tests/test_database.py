@@ -115,3 +115,20 @@ def test_a_database_from_a_newer_version_is_refused_clearly(seed_db, tmp_path):
         con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="newer policy-notices"):
         Store.open(db)
+
+
+def test_a_memory_limit_too_small_for_the_indexes_is_raised_not_fatal(tmp_path):
+    # Primary-key indexes must fit in DuckDB's memory; a writer that started with a
+    # small limit must grow it as the database grows, not fail every document.
+    from pathlib import Path
+
+    from pipeline.ingest import parse_file
+
+    doc = parse_file(Path("data/raw/003_b8b4a31499fe38d2.txt"))  # 320 items, the largest seed
+    with Store.open(tmp_path / "small.duckdb", threads=1, memory_limit_mb=1) as store:
+        with pytest.raises(duckdb.OutOfMemoryException):
+            store._write_batch([(doc, None)], store.start_run(["x"]))  # what a fixed limit did
+        assert store.write_documents([(doc, None)], 1) == ["new"]
+        assert store.memory_limit_mb > 1
+        items = store.con.execute("SELECT count(*) FROM items").fetchone()[0]
+    assert items == len(doc.items) == 320
