@@ -581,7 +581,7 @@ class Store:
             for table in ["documents", "document_issuers", "attachments", "sections", "items", "unit_mentions",
                           "document_warnings"]:
                 _insert(con, table, rows[table])
-            _fill_item_tokens(con, new_ids)
+            fill_item_tokens(con, new_ids)
             _add_rule_units(
                 con, [(m, i.jurisdiction) for doc, *_ in plans for i in doc.items for m in i.responsible_units]
             )
@@ -633,7 +633,7 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
         "WHERE items.document_id = w.document_id AND items.item_key = w.item_key"
     )
     con.execute("DROP TABLE migrated_words")
-    _fill_item_tokens(con, sorted({r[0] for r in rows}))
+    fill_item_tokens(con, sorted({r[0] for r in rows}))
     _create_views(con)
 
 
@@ -661,7 +661,7 @@ def _add_rule_units(con: duckdb.DuckDBPyConnection, mentions) -> None:
     _insert(con, "units", rows, or_ignore=True)
 
 
-def _fill_item_tokens(con: duckdb.DuckDBPyConnection, document_ids: list[str]) -> None:
+def fill_item_tokens(con: duckdb.DuckDBPyConnection, document_ids: list[str]) -> None:
     """item_tokens (word, count) of these documents' items, split from items.search_words in SQL."""
     if not document_ids:
         return
