@@ -301,6 +301,9 @@ class Store:
             raise StoreError(f"cannot open the database: {exc}", path=path) from exc
         except duckdb.Error as exc:
             raise StoreError(f"not a DuckDB database, or damaged: {exc}", path=path) from exc
+        # DuckDB draws its own progress bar on stdout for long statements; it
+        # would break `--json` output and the ingest's own progress display.
+        con.execute("SET enable_progress_bar = false")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         store = cls(con, path)
