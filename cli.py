@@ -167,12 +167,10 @@ def units(
     from extractors.jurisdiction import place_named
     from extractors.normalize import suggest
     from pipeline.dictionary import load_dictionary
-    from pipeline.store import Store
 
     try:
-        _require_db(db)
-        units_dictionary = load_dictionary(dictionary)
-        with Store.open(db) as store:
+        with _open_db(db) as store:
+            units_dictionary = load_dictionary(dictionary)
             if not unresolved:
                 rows = store.con.execute(
                     "SELECT unit, sum(items_led), sum(items_co_handled), sum(items_total) FROM unit_workload "
@@ -213,13 +211,10 @@ def renormalize(
     Example: notices renormalize --db data/notices.duckdb --dictionary my_units.tsv
     """
     from pipeline.dictionary import load_dictionary
-    from pipeline.store import Store
 
     try:
-        _require_db(db)
-        units_dictionary = load_dictionary(dictionary)
-        with Store.open(db) as store:
-            result = store.renormalize(units_dictionary)
+        with _open_db(db) as store:
+            result = store.renormalize(load_dictionary(dictionary))
     except NoticeError as exc:
         _fail(exc)
     typer.echo(
@@ -239,11 +234,8 @@ def search(
     Example: notices search "应急科普" --db data/notices.duckdb
     The same ranking in SQL: SELECT * FROM search_items('应急 科普') LIMIT 10;
     """
-    from pipeline.store import Store
-
     try:
-        _require_db(db)
-        with Store.open(db) as store:
+        with _open_db(db) as store:
             hits = store.search(query, limit)
     except NoticeError as exc:
         _fail(exc)
@@ -268,20 +260,21 @@ def export(
 
     Example: notices export exports/ --db data/notices.duckdb --format csv
     """
-    from pipeline.store import Store
-
     try:
-        _require_db(db)
-        with Store.open(db) as store:
+        with _open_db(db) as store:
             written = store.export(out_dir, fmt)
     except NoticeError as exc:
         _fail(exc)
     typer.echo(f"wrote {len(written)} files to {out_dir}: " + ", ".join(p.name for p in written))
 
 
-def _require_db(db: Path) -> None:
+def _open_db(db: Path):
+    """The Store of an existing database (a command that reads must not create an empty one)."""
+    from pipeline.store import Store
+
     if not db.exists():
         raise NoticeError(f"no database at {db}; create it with: notices ingest PATH --db {db}")
+    return Store.open(db)
 
 
 @app.command()
