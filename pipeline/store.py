@@ -192,6 +192,10 @@ CONSTRAINTS = {
     "units": "PRIMARY KEY (canonical_name)",
 }
 
+# The tables one document version writes rows to, parents first: the order
+# they are inserted in (item_tokens is then derived from items in SQL).
+DOCUMENT_TABLES = ["documents", "document_issuers", "attachments", "sections", "items", "unit_mentions",
+                   "document_warnings"]
 # Children first: the order rows of one document version are deleted in.
 _CHILD_TABLES = ["item_tokens", "unit_mentions", "items", "sections", "attachments", "document_warnings", "document_issuers"]
 
@@ -581,8 +585,7 @@ class Store:
                 rows["document_warnings"] += [
                     {"document_id": new_id, "field": w.field, "message": w.message} for w in doc.warnings
                 ]
-            for table in ["documents", "document_issuers", "attachments", "sections", "items", "unit_mentions",
-                          "document_warnings"]:
+            for table in DOCUMENT_TABLES:
                 _insert(con, table, rows[table])
             fill_item_tokens(con, new_ids)
             _add_rule_units(
@@ -719,9 +722,9 @@ def _insert(
     DuckDB's appender (built into duckdb 2.0) converts Python values about
     three times faster than `INSERT … SELECT unnest(?)` (20,000 rows of 14
     columns: 0.08 s against 0.27 s); `python -m pipeline.bench_store` measures
-    the whole write. The appender
-    cannot skip rows already there, so `or_ignore` (rule-built units: a few
-    rows) keeps the unnest form. `columns` gives the types of a table not in TABLES.
+    the whole write. The appender cannot skip rows already there, so
+    `or_ignore` (rule-built units: a few rows) keeps the unnest form.
+    `columns` gives the types of a table not in TABLES.
     """
     if not rows:
         return
