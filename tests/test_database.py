@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from cli import app
 from pipeline.errors import StoreError
 from pipeline.store import STORE_VERSION, TABLES, Store
+from tests.conftest import seed
 
 runner = CliRunner()
 
@@ -120,11 +121,7 @@ def test_a_database_from_a_newer_version_is_refused_clearly(seed_db, tmp_path):
 def test_a_memory_limit_too_small_for_the_indexes_is_raised_not_fatal(tmp_path):
     # Primary-key indexes must fit in DuckDB's memory; a writer that started with a
     # small limit must grow it as the database grows, not fail every document.
-    from pathlib import Path
-
-    from pipeline.ingest import parse_file
-
-    doc = parse_file(Path("data/raw/003_b8b4a31499fe38d2.txt"))  # 320 items, the largest seed
+    doc = seed("003")  # 320 items, the largest seed
     with Store.open(tmp_path / "small.duckdb", threads=1, memory_limit_mb=1) as store:
         with pytest.raises(duckdb.OutOfMemoryException):
             store._write_batch([(doc, None)], store.start_run(["x"]))  # what a fixed limit did
