@@ -139,6 +139,9 @@ class _Numbering:
     abstract_of: dict[str, str] = field(default_factory=dict)  # numId → abstractNumId
     counters: dict[str, dict[int, int]] = field(default_factory=dict)  # abstractNumId → counts
     unknown_formats: set[str] = field(default_factory=set)
+    # Style id → the numbering its style chain gives. python-docx looks the
+    # default style up by scanning every style, for each unstyled paragraph.
+    by_style: dict[str | None, tuple[str, int] | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -169,7 +172,9 @@ class _Numbering:
 
     def label(self, paragraph) -> str:
         """The number Word shows before `paragraph` (`一、`, `（二）`, `3.`), or ''."""
-        found = _num_pr(paragraph)
+        if not self.levels:
+            return ""
+        found = _num_pr(paragraph, self.by_style)
         if found is None:
             return ""
         num_id, ilvl = found
@@ -221,8 +226,8 @@ def _read_level(lvl) -> _Level:
     )
 
 
-def _num_pr(paragraph) -> tuple[str, int] | None:
-    """numId and level of a paragraph, from its own properties or its style chain."""
+def _num_pr(paragraph, by_style: dict[str | None, tuple[str, int] | None]) -> tuple[str, int] | None:
+    """numId and level of a paragraph, from its own properties or its style chain (cached in `by_style`)."""
     p_pr = paragraph._p.pPr
     if p_pr is not None and p_pr.numPr is not None:
         num_pr = p_pr.numPr
@@ -230,7 +235,13 @@ def _num_pr(paragraph) -> tuple[str, int] | None:
         ilvl = num_pr.ilvl.val if num_pr.ilvl is not None else 0
         if num_id is not None:
             return (str(num_id), int(ilvl)) if num_id != 0 else None
-    style = paragraph.style
+    style_id = p_pr.style if p_pr is not None else None
+    if style_id not in by_style:
+        by_style[style_id] = _style_num_pr(paragraph.style)
+    return by_style[style_id]
+
+
+def _style_num_pr(style) -> tuple[str, int] | None:
     seen = 0
     while style is not None and seen < 10:
         s_pr = style.element.pPr
