@@ -9,7 +9,7 @@ renderings of the seeds and real notices). For each file, in the same run:
 - pdfplumber: `extract_text()` on every page (the usual alternative);
 - policy-notices: `read_bytes` + `extract_document` (units resolved), no database.
 
-Pages that draw tables go through pdfplumber in our path, so the summary
+Pages that draw tables also go through our table finder, so the summary
 shows text-only files (no table pages) apart from all files.
 """
 
@@ -25,8 +25,8 @@ import pypdfium2 as pdfium
 from extractors import extract_document
 from extractors.dictionary import default_dictionary
 from pipeline.errors import NoticeError
-from pipeline.readers import pdf as pdf_reader
 from pipeline.readers import read_bytes
+from pipeline.readers.pdf_tables import find_tables
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -67,9 +67,14 @@ def _best_of(repeat: int, fn) -> float:
 
 
 def _table_pages(data: bytes) -> int:
+    """Pages on which the reader finds a ruled table."""
     document = pdfium.PdfDocument(data)
     try:
-        return sum(1 for k in range(len(document)) if pdf_reader._rule_count(document[k]) >= pdf_reader._TABLE_RULES)
+        count = 0
+        for k in range(len(document)):
+            page = document[k]
+            count += bool(find_tables(page, page.get_textpage()))
+        return count
     finally:
         document.close()
 

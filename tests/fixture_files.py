@@ -1,8 +1,8 @@
 """Bad and tiny input files made in the tests, so they need no tool outside the repo.
 
 `zip_bomb` is a .docx-shaped archive that inflates far beyond any notice.
-`make_pdf` writes one page per entry of `pages` (Latin text in Helvetica, or
-an image-only page), optionally encrypted with the PDF standard security
+`make_pdf` writes one page per entry of `pages` (Latin text in Helvetica, an
+image-only page, or raw drawing operators such as `ruled_table` makes), optionally encrypted with the PDF standard security
 handler (revision 2, 40-bit RC4), the scheme of many older government PDFs.
 """
 
@@ -46,8 +46,15 @@ def _security(user: bytes, owner: bytes, permissions: int = -44) -> tuple[bytes,
     return key, o_entry, u_entry, permissions
 
 
-def make_pdf(pages: list[str | None], *, user_password: bytes | None = None, owner_password: bytes = b"owner") -> bytes:
-    """A PDF whose page k shows the lines of pages[k], or an image only when it is None."""
+def make_pdf(
+    pages: list[str | bytes | None],
+    *,
+    user_password: bytes | None = None,
+    owner_password: bytes = b"owner",
+    form: bytes | None = None,
+) -> bytes:
+    """A PDF whose page k shows the lines of pages[k] (str), draws it (bytes: content operators, font /F1),
+    or shows an image only (None). `form`: operators of a form XObject that drawn pages can show as /Fm1."""
     objects: dict[int, bytes] = {}
     key = None
     encrypt_ref = b""
@@ -75,6 +82,16 @@ def make_pdf(pages: list[str | None], *, user_password: bytes | None = None, own
             )
             draw = b"q 400 0 0 400 100 300 cm /Im1 Do Q"
             resources = b"<< /XObject << /Im1 %d 0 R >> >>" % image_no
+        elif isinstance(content, bytes):
+            draw = content
+            resources = b"<< /Font << /F1 3 0 R >> >>"
+            if form is not None:
+                form_no = next_number
+                next_number += 1
+                objects[form_no] = stream(
+                    form_no, form, b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources " + resources
+                )
+                resources = b"<< /Font << /F1 3 0 R >> /XObject << /Fm1 %d 0 R >> >>" % form_no
         else:
             ops = [b"BT /F1 14 Tf 72 760 Td 18 TL"]
             for line in content.split("\n"):
@@ -122,6 +139,56 @@ def make_pdf(pages: list[str | None], *, user_password: bytes | None = None, own
         xref,
     )
     return bytes(out)
+
+
+def text_at(x: float, y: float, text: str, size: int = 11) -> bytes:
+    """Operators showing `text` (Latin) with its baseline starting at (x, y)."""
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    return b"BT /F1 %d Tf %.1f %.1f Td (%s) Tj ET" % (size, x, y, escaped.encode("latin-1"))
+
+
+def ruled_table(rows: list[list[str | None]], style: str, columns=(72, 160, 360, 520), top=700, row_height=24) -> bytes:
+    """Operators drawing a table with text in its cells.
+
+    style: "lines" (each rule a stroked line), "boxes" (each cell a stroked
+    rectangle) or "bars" (each rule a thin filled rectangle, as some PDF
+    writers draw borders). A None cell is merged into the cell above it: the
+    rule between them is not drawn.
+    """
+    ops: list[bytes] = [b"0.5 w"]
+    bottom = top - row_height * len(rows)
+
+    def hline(x0, x1, y):
+        if style == "bars":
+            ops.append(b"%.1f %.1f %.1f 0.6 re f" % (x0, y - 0.3, x1 - x0))
+        else:
+            ops.append(b"%.1f %.1f m %.1f %.1f l S" % (x0, y, x1, y))
+
+    def vline(x, y0, y1):
+        if style == "bars":
+            ops.append(b"%.1f %.1f 0.6 %.1f re f" % (x - 0.3, y0, y1 - y0))
+        else:
+            ops.append(b"%.1f %.1f m %.1f %.1f l S" % (x, y0, x, y1))
+
+    for r, row in enumerate(rows):
+        y1 = top - r * row_height
+        for c, text in enumerate(row):
+            x0, x1 = columns[c], columns[c + 1]
+            if style == "boxes":
+                if text is not None:
+                    span = 1
+                    while r + span < len(rows) and rows[r + span][c] is None:
+                        span += 1
+                    ops.append(b"%.1f %.1f %.1f %.1f re S" % (x0, y1 - span * row_height, x1 - x0, span * row_height))
+            elif text is not None:
+                hline(x0, x1, y1)  # the rule above the cell; none above a merged continuation
+            if text:
+                ops.append(text_at(x0 + 4, y1 - row_height + 8, text))
+    if style != "boxes":
+        hline(columns[0], columns[-1], bottom)
+        for x in columns:
+            vline(x, bottom, top)
+    return b"\n".join(ops)
 
 
 def zip_bomb(megabytes: int = 250) -> bytes:

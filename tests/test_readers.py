@@ -16,7 +16,7 @@ from pipeline.errors import ReadError
 from pipeline.ingest import parse_bytes, parse_file
 from pipeline.readers import read_bytes
 from pipeline.readers.docx import chinese_numeral, format_number
-from tests.fixture_files import make_pdf, zip_bomb
+from tests.fixture_files import make_pdf, ruled_table, text_at, zip_bomb
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT.parent / "shared" / "corpus" / "generated"
@@ -96,6 +96,67 @@ def test_pdf_table_rows_split_by_a_page_break_are_joined():
     # Row 32 starts at the foot of page 22 and ends (`云课`) at the top of page 23.
     assert compact(rows[32].text) == "红领巾云队课和团队云课"
     assert sorted(rows) == list(range(1, 262))  # as many rows as the text seed
+
+
+TASK_ROWS = [
+    ["No", "Task", "Units"],
+    ["1", "Science day", "CAST, MOE"],
+    [None, "Lectures", "MOST"],  # merged with the cell above
+    ["2", "Fair", "CAST"],
+]
+
+
+@pytest.mark.parametrize("style", ["lines", "boxes", "bars"])
+def test_pdf_ruled_table_becomes_tab_separated_rows_in_place(style):
+    """Borders drawn as stroked lines, as stroked cell boxes or as thin filled bars all make the same table."""
+    page = text_at(72, 760, "Annex 1") + b"\n" + ruled_table(TASK_ROWS, style) + b"\n" + text_at(72, 560, "End of annex")
+    text = read_bytes(Path("t.pdf"), make_pdf([page])).text
+    assert text.split("\n") == [
+        "Annex 1",
+        "No\tTask\tUnits",
+        "1\tScience day\tCAST, MOE",
+        "\tLectures\tMOST",
+        "2\tFair\tCAST",
+        "End of annex",
+    ]
+
+
+def test_pdf_table_drawn_inside_a_moved_form_xobject_is_found():
+    """Some writers draw a page's content as a form XObject, placed by a matrix."""
+    data = make_pdf([b"q 1 0 0 1 10 -150 cm /Fm1 Do Q"], form=ruled_table(TASK_ROWS, "lines"))
+    assert read_bytes(Path("t.pdf"), data).text.split("\n")[:2] == ["No\tTask\tUnits", "1\tScience day\tCAST, MOE"]
+
+
+def test_pdf_cell_text_wrapped_over_two_lines_is_one_cell():
+    rows = [["No", "Task"], ["1", ""], ["2", "Fair"]]
+    page = ruled_table(rows, "lines", columns=(72, 160, 360), row_height=30)
+    # Two lines of text in row 1's task cell (y 670 to 640).
+    page += b"\n" + text_at(164, 657, "Open the science") + b"\n" + text_at(164, 645, "day in May")
+    text = read_bytes(Path("t.pdf"), make_pdf([page])).text
+    assert "1\tOpen the science day in May" in text.split("\n")
+
+
+def test_pdf_filled_boxes_behind_paragraphs_are_not_a_table():
+    """Highlights drawn as wide filled boxes, one per line and touching (seen in a real notice),
+    keep their text as a paragraph: pdfplumber read them as a one-column table, a row per line."""
+    lines = [
+        "The first highlighted line of a paragraph that",
+        "goes on over a second line and a third line",
+        "and then a fourth line and a fifth line that",
+        "are all marked by the writer with a colour",
+        "as readers of the notice are meant to see",
+        "what changed since the last version of it",
+        "and end on the eighth line.",
+    ]
+    plain, highlighted = [], []
+    for k, line in enumerate(lines):
+        y = 700 - 20 * k
+        highlighted.append(b"0.9 0.9 0.5 rg 70 %d 400 20 re f 0 0 0 rg" % (y - 5))
+        plain.append(text_at(72, y, line))
+        highlighted.append(plain[-1])
+    text = read_bytes(Path("t.pdf"), make_pdf([b"\n".join(highlighted)])).text
+    assert text == read_bytes(Path("t.pdf"), make_pdf([b"\n".join(plain)])).text
+    assert text.replace("\n", " ") == " ".join(lines)
 
 
 # --- DOCX made in the test: Word auto-numbering, nested levels, merged cells ----

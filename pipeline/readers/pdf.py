@@ -1,4 +1,4 @@
-"""PDF notices: text through pypdfium2, drawn tables through pdfplumber.
+"""PDF notices through pypdfium2: text, page layout and drawn tables.
 
 pypdfium2 gives each page's text with pdfium's own line breaks, ~40x faster
 than pdfplumber. The reader then undoes what page layout did to the text:
@@ -9,16 +9,15 @@ than pdfplumber. The reader then undoes what page layout did to the text:
   one is indented;
 - spaces pdfium *generated* from glyph gaps next to CJK characters go
   (`2023 年` → `2023年`); spaces that are glyphs in the file stay;
-- pages that draw many lines are handed to pdfplumber, whose tables are
-  written as tab-separated rows (the form the text path reads), with rows
-  split by a page break joined again.
+- tables drawn with ruling lines (found by pdf_tables from the same pdfium
+  page) are written as tab-separated rows (the form the text path reads),
+  with rows split by a page break joined again.
 
 `page_starts` records where each page's text begins, for item provenance.
 """
 
 from __future__ import annotations
 
-import io
 import statistics
 from dataclasses import dataclass, field
 
@@ -28,6 +27,7 @@ import regex
 
 from extractors.structure import ends_sentence, starts_numbered_block
 from pipeline.errors import ReadError
+from pipeline.readers.pdf_tables import CJK, Table, find_tables
 from schemas import ParseWarning, SourceText
 
 FORMAT = "pdf"
@@ -38,14 +38,10 @@ _PAGE_NUMBER = regex.compile(
     r"^\s*(?:[—–\-－_]\s*\d{1,4}\s*[—–\-－_]|第\s*\d{1,4}\s*页(?:\s*[，,/／]?\s*共\s*\d{1,4}\s*页)?"
     r"|\d{1,4}\s*/\s*\d{1,4}|\d{1,4})\s*$"
 )
-_CJK = regex.compile(r"[\p{Han}\p{Ps}\p{Pe}\u3000-\u303f\uff00-\uffef“”‘’、，。：；！？《》…—]")
 _HAN = regex.compile(r"\p{Han}")
 _SPACE = regex.compile(r"\s")
 _SYMBOL = regex.compile(r"[^\w\s]")
 _NO_LINE_START = regex.compile(r"[，。、；：？！）》」』”’…—,.;:?!)]")
-# Pages drawing at least this many simple paths (rules, boxes) may hold a table.
-_TABLE_RULES = 6
-_PATH_OBJECT = 2  # FPDF_PAGEOBJ_PATH
 
 
 @dataclass
@@ -63,7 +59,7 @@ class _Page:
     number: int
     height: float
     lines: list[_Line] = field(default_factory=list)
-    may_hold_table: bool = False
+    tables: list[Table] = field(default_factory=list)
 
 
 def sniff(head: bytes) -> bool:
@@ -77,14 +73,12 @@ def read(data: bytes) -> SourceText:
     pdf = _open(data)
     try:
         pages = [_read_page(pdf, index) for index in range(len(pdf))]
-        table_pages = [p.number for p in pages if p.may_hold_table]
     finally:
         pdf.close()
     if not pages:
         raise ReadError("the PDF has no pages")
     _check_text_layer(pages)
-    if table_pages:
-        _place_tables(data, pages, table_pages)
+    _place_tables(pages)
     _drop_running_lines(pages)
     text, page_starts = _paragraphs(pages)
     warnings = []
@@ -117,10 +111,9 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
         height = page.get_height()
         textpage = page.get_textpage()
         try:
-            lines = _lines_of(textpage)
+            return _Page(index + 1, height, _lines_of(textpage), find_tables(page, textpage))
         finally:
             textpage.close()
-        return _Page(index + 1, height, lines, may_hold_table=_rule_count(page) >= _TABLE_RULES)
     finally:
         page.close()
 
@@ -155,26 +148,10 @@ def _drop_generated_spaces(textpage: pdfium.PdfTextPage, line: str, start: int) 
     for k, ch in enumerate(line):
         if ch == " " and 0 < k < len(line) - 1:
             before, after = line[k - 1], line[k + 1]
-            if (_CJK.match(before) or _CJK.match(after)) and pdfium_c.FPDFText_IsGenerated(textpage.raw, start + k):
+            if (CJK.match(before) or CJK.match(after)) and pdfium_c.FPDFText_IsGenerated(textpage.raw, start + k):
                 continue
         out.append(ch)
     return "".join(out)
-
-
-def _rule_count(page: pdfium.PdfPage) -> int:
-    """Simple paths (a line or a box, few segments) drawn on the page, up to _TABLE_RULES.
-
-    Table borders are such paths; red-header glyphs and seals are paths too,
-    but made of hundreds of curve segments, so they do not count.
-    """
-    count = 0
-    for k in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
-        obj = pdfium_c.FPDFPage_GetObject(page.raw, k)
-        if pdfium_c.FPDFPageObj_GetType(obj) == _PATH_OBJECT and pdfium_c.FPDFPath_CountSegments(obj) <= 6:
-            count += 1
-            if count >= _TABLE_RULES:
-                break
-    return count
 
 
 def _check_text_layer(pages: list[_Page]) -> None:
@@ -197,54 +174,46 @@ def _check_text_layer(pages: list[_Page]) -> None:
 # --- tables ------------------------------------------------------------------
 
 
-def _place_tables(data: bytes, pages: list[_Page], numbers: list[int]) -> None:
+def _place_tables(pages: list[_Page]) -> None:
     """Replace the lines inside drawn tables by the tables' rows (tab-separated)."""
-    import pdfplumber  # only for pages that draw tables: it is slow
-
     previous_row: list[str] | None = None
     previous_page = None
     header: list[str] | None = None
     seen: list[list[str]] = []  # rows so far, to learn which columns every row fills
-    with pdfplumber.open(io.BytesIO(data)) as plumber:
-        for number in numbers:
-            page = pages[number - 1]
-            plumber_page = plumber.pages[number - 1]
-            tables = [(table.bbox, table.extract()) for table in plumber_page.find_tables()]
-            # A page keeps its parsed objects until closed: ~1 MB a page, for the whole document.
-            plumber_page.close()
-            for bbox, cells in tables:
-                rows = [[_cell(c) for c in row] for row in cells]
-                rows = [r for r in rows if any(r)]
-                if not rows:
-                    continue
-                # A row cut by the page break: its first part ended the table on
-                # the previous page; the rest starts this one, with a cell that
-                # every other row fills (the number) left empty.
-                if previous_row is not None and previous_page == number - 1 and len(rows[0]) == len(previous_row):
-                    if _continues(seen, rows[0]):
-                        for k, cell in enumerate(rows.pop(0)):
-                            previous_row[k] += cell
-                    elif rows[0] == header:
-                        rows.pop(0)  # the header row, repeated on each page
-                if header is None and rows:
-                    header = rows[0]
-                seen.extend(rows[1:] if rows and rows[0] is header else rows)
-                x0, top, x1, bottom = bbox
-                inside = [
-                    line
-                    for line in page.lines
-                    if top - 2 <= page.height - (line.top + line.bottom) / 2 <= bottom + 2
-                ]
-                # The row lists are shared, so a continuation on the next page edits them in place.
-                placeholder = _Line("", x0, x1, page.height - top, page.height - bottom, table_rows=rows)
-                keep = [line for line in page.lines if line not in inside]
-                position = next(
-                    (k for k, line in enumerate(keep) if line.top < placeholder.top), len(keep)
-                )
-                keep.insert(position, placeholder)
-                page.lines = keep
-                if rows:
-                    previous_row, previous_page = rows[-1], number
+    for page in (p for p in pages if p.tables):
+        for table in page.tables:
+            rows = [[_cell(c) for c in row] for row in table.rows]
+            rows = [r for r in rows if any(r)]
+            if not rows:
+                continue
+            # A row cut by the page break: its first part ended the table on
+            # the previous page; the rest starts this one, with a cell that
+            # every other row fills (the number) left empty.
+            if previous_row is not None and previous_page == page.number - 1 and len(rows[0]) == len(previous_row):
+                if _continues(seen, rows[0]):
+                    for k, cell in enumerate(rows.pop(0)):
+                        previous_row[k] += cell
+                elif rows[0] == header:
+                    rows.pop(0)  # the header row, repeated on each page
+            if header is None and rows:
+                header = rows[0]
+            seen.extend(rows[1:] if rows and rows[0] is header else rows)
+            x0, top, x1, bottom = table.bbox
+            inside = [
+                line
+                for line in page.lines
+                if top - 2 <= page.height - (line.top + line.bottom) / 2 <= bottom + 2
+            ]
+            # The row lists are shared, so a continuation on the next page edits them in place.
+            placeholder = _Line("", x0, x1, page.height - top, page.height - bottom, table_rows=rows)
+            keep = [line for line in page.lines if line not in inside]
+            position = next(
+                (k for k, line in enumerate(keep) if line.top < placeholder.top), len(keep)
+            )
+            keep.insert(position, placeholder)
+            page.lines = keep
+            if rows:
+                previous_row, previous_page = rows[-1], page.number
 
 
 def _cell(value: str | None) -> str:
@@ -360,7 +329,7 @@ def _paragraphs(pages: list[_Page]) -> tuple[str, list[int]]:
 
 def _join(before: str, after: str) -> str:
     """Glue a wrapped line to the one before: no space between CJK, one between Latin words."""
-    if before and after and not (_CJK.match(before[-1]) or _CJK.match(after[0])):
+    if before and after and not (CJK.match(before[-1]) or CJK.match(after[0])):
         return " " + after
     return after
 
