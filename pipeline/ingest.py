@@ -42,6 +42,7 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_TEXT_CHARS = 5_000_000  # ≈ 2,500 pages of Chinese text
 BATCH_DOCUMENTS = 16  # documents per write transaction
 WRITER_MEMORY_MB = 64  # DuckDB's memory in the writing process to start with (raised when its indexes need more)
+WORKER_NICENESS = 10  # workers run at lower priority than the writer
 TASKS_PER_WORKER = 200  # a worker is replaced after this many files, so its memory cannot creep
 
 
@@ -178,6 +179,10 @@ def _init_worker(dictionary: UnitDictionary, strict: bool, main_pid: int) -> Non
     say), instead of lingering and holding the terminal's pipes open.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The writer is the one serial step: when it has documents to store it
+    # should get a core at once, not a third of two. Workers yield to it.
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
     _configure(dictionary, strict)
     # What exists now (modules, the dictionary) lives as long as the worker:
     # frozen, it is not traversed again by every garbage collection.
@@ -446,10 +451,11 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
     context = multiprocessing.get_context("forkserver")
     # Workers fork from a small server (no preloading): each holds only what
     # its files need, which keeps the memory of the process tree low.
-    # Files in flight: enough to keep the workers busy; each one waiting is a
-    # whole parsed Document held in this process. Results are written as they
-    # finish, not in submission order, so one slow file does not idle a worker.
-    window = workers * 4
+    # Files in flight: enough that the workers keep parsing while the writer
+    # stores a batch (8 each); each one waiting is a whole parsed Document held
+    # in this process. Results are written as they finish, not in submission
+    # order, so one slow file does not idle a worker.
+    window = workers * 8
     with futures.ProcessPoolExecutor(
         workers,
         mp_context=context,
