@@ -10,9 +10,10 @@ a part of a long word still finds it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from math import log
+from typing import NamedTuple
 
 import regex
 
@@ -29,14 +30,22 @@ _WORD = regex.compile(r"[\p{Han}\p{L}\p{N}]")
 RARE_COMPOUND = (4, 5)  # (characters ≥, frequency <) of the dictionary words left out
 
 
-@lru_cache(maxsize=1)
-def _dictionary() -> tuple[dict[str, float | None], float]:
-    """jieba's dictionary as word → log P(word), every prefix of a word → None; and log of the total count.
+class _Jieba(NamedTuple):
+    """What `cut` takes from jieba, loaded once (not in the workers, which never cut)."""
 
-    The same table jieba's Tokenizer builds (its FREQ), with the log taken
-    once here instead of at each use, and without the rare compounds.
-    """
+    scores: dict[str, float | None]  # word → log P(word); a prefix of a word → None
+    log_total: float  # log of the dictionary's total count
+    runs: re.Pattern  # jieba's runs of text it segments (Han, Latin, digits …)
+    spaces: re.Pattern  # jieba's split of the rest
+    hmm_cut: Callable[[str], Iterator[str]]  # jieba's HMM for characters the dictionary does not join
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> _Jieba:
+    """jieba's dictionary as the same table its Tokenizer builds (FREQ), with the
+    log taken once here instead of at each use, and without the rare compounds."""
     import jieba
+    from jieba import finalseg
 
     scores: dict = {}  # counts first, then their logs
     total = 0
@@ -61,17 +70,12 @@ def _dictionary() -> tuple[dict[str, float | None], float]:
             scores[word] = score
         elif count == 0:
             scores[word] = None  # listed with count 0: only the start of longer words, as in jieba
-    return scores, log_total
+    return _Jieba(scores, log_total, jieba.re_han_default, jieba.re_skip_default, finalseg.cut)
 
 
 def _rare_compound(word: str, count: int) -> bool:
     length, rare = RARE_COMPOUND
     return count < rare and len(word) >= length
-
-
-# jieba's own split of a text into runs it segments and the rest.
-_RUN = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)")
-_SPACE = re.compile("(\r\n|\\s)")
 
 
 def cut(text: str) -> Iterator[str]:
@@ -82,27 +86,27 @@ def cut(text: str) -> Iterator[str]:
     passes, it is ~1.7x faster and gives exactly jieba's words (a test
     compares them on the seeds and the corpus).
     """
-    for block in _RUN.split(text):
+    model = _jieba()
+    for block in model.runs.split(text):
         if not block:
             continue
-        if _RUN.match(block):
-            yield from _cut_run(block, *_dictionary())
+        if model.runs.match(block):
+            yield from _cut_run(block, model)
         else:
-            for piece in _SPACE.split(block):
-                if _SPACE.match(piece):
+            for piece in model.spaces.split(block):
+                if model.spaces.match(piece):
                     yield piece
                 else:
                     yield from piece
 
 
-def _cut_run(run: str, scores: dict[str, float | None], log_total: float) -> Iterator[str]:
-    from jieba import finalseg  # jieba's HMM for runs of characters the dictionary does not join
-
+def _cut_run(run: str, model: _Jieba) -> Iterator[str]:
+    scores = model.scores
     n = len(run)
     # best[k]: log-probability of the best split of run[k:]; end[k]: where its first word ends.
     best = [0.0] * (n + 1)
     end = [0] * (n + 1)
-    unknown = -log_total  # a character that is no word: count 1
+    unknown = -model.log_total  # a character that is no word: count 1
     for k in range(n - 1, -1, -1):
         top: float | None = None
         stop = k + 1
@@ -128,7 +132,7 @@ def _cut_run(run: str, scores: dict[str, float | None], log_total: float) -> Ite
         if len(pending) == 1:
             yield pending
         elif scores.get(pending) is None:
-            yield from finalseg.cut(pending)
+            yield from model.hmm_cut(pending)
         else:
             yield from pending
 
@@ -149,7 +153,7 @@ def _cut_run(run: str, scores: dict[str, float | None], log_total: float) -> Ite
 
 def cut_for_search(text: str) -> Iterator[str]:
     """jieba's search mode (jieba.lcut_for_search): each word, preceded by its 2- and 3-character words."""
-    scores = _dictionary()[0]
+    scores = _jieba().scores
     for word in cut(text):
         n = len(word)
         if n > 2:

@@ -79,8 +79,8 @@ def _tree(root_pid: int) -> list[int]:
 def _tree_memory(root_pid: int, with_pss: bool = True) -> tuple[int, int]:
     """(RSS, PSS) in bytes summed over a process and all its descendants, from /proc.
 
-    RSS counts pages shared between processes (libraries, the dictionary the
-    workers inherit from the fork server) once per process; PSS splits them,
+    RSS counts pages shared between processes (libraries, what the workers
+    inherit from the fork server) once per process; PSS splits them,
     so its sum is the memory the tree really holds. Reading PSS walks every
     page table, so the sampler asks for it less often (`with_pss`).
     """

@@ -73,7 +73,10 @@ def _table_pages(data: bytes) -> int:
         count = 0
         for k in range(len(document)):
             page = document[k]
-            count += bool(find_tables(page, page.get_textpage()))
+            textpage = page.get_textpage()
+            count += bool(find_tables(page, textpage))
+            textpage.close()
+            page.close()
         return count
     finally:
         document.close()

@@ -216,9 +216,7 @@ def _place_tables(pages: list[_Page]) -> None:
                 previous_row, previous_page = rows[-1], page.number
 
 
-def _cell(value: str | None) -> str:
-    if not value:
-        return ""
+def _cell(value: str) -> str:
     # Cells wrap at their width: join the pieces as wrapped lines are joined.
     out = ""
     for piece in value.splitlines():

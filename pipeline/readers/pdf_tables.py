@@ -203,7 +203,7 @@ def _cells(horizontal: list[_Rule], vertical: list[_Rule]) -> list[tuple[float, 
     def joined_horizontally(p, q) -> bool:
         return bool(crossings[p][1] & crossings[q][1])
 
-    points = sorted(crossings)
+    points = sorted(crossings)  # so each list below runs top to bottom, left to right
     by_x: dict[float, list[tuple[float, float]]] = {}
     by_y: dict[float, list[tuple[float, float]]] = {}
     for p in points:
@@ -212,7 +212,7 @@ def _cells(horizontal: list[_Rule], vertical: list[_Rule]) -> list[tuple[float, 
     cells = []
     for p in points:
         below = [q for q in by_x[p[0]] if q[1] > p[1]]
-        right = sorted(q for q in by_y[p[1]] if q[0] > p[0])
+        right = [q for q in by_y[p[1]] if q[0] > p[0]]
         cell = next(
             (
                 (p[0], p[1], r[0], b[1])
