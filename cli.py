@@ -35,13 +35,25 @@ def _fail(exc: Exception, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+FirstListedLeadsOption = Annotated[
+    bool,
+    typer.Option(
+        "--first-listed-leads",
+        help="Read the first unit of every plain unit list as its lead (a convention of some issuing systems; "
+        "by default a list that names no lead gives every unit the role responsible). Recorded on each document.",
+    ),
+]
+
+
 @app.command()
 def parse(
     file: Annotated[Path, typer.Argument(help="A notice file (.txt, .pdf, .docx).")],
+    first_listed_leads: FirstListedLeadsOption = False,
 ) -> None:
     """Parse one notice and print it as JSON.
 
     Example: notices parse data/raw/003_b8b4a31499fe38d2.txt
+    Example: notices parse data/raw/000_69453124e71ca7c9.txt --first-listed-leads
     """
     from pipeline.golden import document_json
     from pipeline.ingest import parse_file
@@ -51,7 +63,7 @@ def parse(
             raise NoticeError(f"no such file: {file}")
         if file.is_dir():
             raise NoticeError(f"{file} is a folder; parse takes one file (use ingest for folders)")
-        doc = parse_file(file)
+        doc = parse_file(file, first_listed_leads=first_listed_leads)
     except NoticeError as exc:
         _fail(exc)
     sys.stdout.write(document_json(doc))
@@ -71,6 +83,7 @@ def ingest(
     ] = None,
     glob: Annotated[str | None, typer.Option("--glob", help="Only files matching this pattern, e.g. '*.pdf'.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat any parse warning as a failure of that file.")] = False,
+    first_listed_leads: FirstListedLeadsOption = False,
 ) -> None:
     """Ingest notices (txt, pdf, docx) into a DuckDB file; unchanged files are skipped.
 
@@ -79,6 +92,7 @@ def ingest(
 
     Example: notices ingest data/raw --db data/notices.duckdb
     Example: notices ingest ~/notices --glob '*.pdf' --workers 2 --json
+    Example: notices ingest ~/kexie_ledgers --first-listed-leads --force
     """
     from pipeline.ingest import ingest as run_ingest
     from pipeline.progress import Reporter
@@ -97,6 +111,7 @@ def ingest(
                 glob=glob,
                 strict=strict,
                 dictionary=units,
+                first_listed_leads=first_listed_leads,
                 on_start=reporter.start,
                 on_file=reporter.file_done,
             )

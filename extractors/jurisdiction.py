@@ -16,6 +16,9 @@ _PROVINCE_NAMES = sorted(
 )
 _CITY_RE = regex.compile(r"^(?P<city>\p{Han}{2,5}?[市州盟])")
 _COUNTY_RE = regex.compile(r"^(?P<county>\p{Han}{2,4}?[县区旗])")
+# A county or district after its city (巴中市恩阳区人民政府): the organ speaks for the county.
+_COUNTY_AFTER_CITY_RE = regex.compile(r"^(?P<county>\p{Han}{1,4}?(?:[县旗]|区(?!域)))(?=\p{Han})")
+_PLACE_RE = regex.compile(r"^(?P<city>\p{Han}{2,5}?[市州盟])(?P<county>\p{Han}{1,6}[区县旗市])$")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Place:
     name: str
     province: str | None = None
     city: str | None = None
+    county: str | None = None  # 巴中市恩阳区, 安化县: where 区X / 县X are read
 
     @property
     def is_national(self) -> bool:
@@ -41,6 +45,13 @@ def place_named(name: str | None) -> Place | None:
         return Place(name, province=name, city=name)
     if name in _RULES["provinces"]:
         return Place(name, province=name)
+    m = _PLACE_RE.match(name)
+    if m is not None:
+        city = m.group("city")
+        province = city if city in _RULES["municipalities"] else _RULES["city_province"].get(city)
+        return Place(name, province=province, city=city, county=name)
+    if name.endswith(("县", "区", "旗")):
+        return Place(name, province=_RULES["city_province"].get(name), county=name)
     return Place(name, province=_RULES["city_province"].get(name), city=name)
 
 
@@ -53,18 +64,24 @@ def place_of_organ(organ: str) -> str | None:
             province = _RULES["province_short_names"].get(key, key)
             rest = organ[len(key) :]
             if province in _RULES["municipalities"]:
-                return province
+                return province + _county_after(rest)
             city = _CITY_RE.match(rest)
             if city and len(rest) > len(city.group("city")) + 1 and not rest.startswith(("人民政府", "委")):
-                return city.group("city")
+                return city.group("city") + _county_after(rest[len(city.group("city")) :])
             return province
     city = _CITY_RE.match(organ)
     if city:
-        return city.group("city")
+        return city.group("city") + _county_after(organ[len(city.group("city")) :])
     county = _COUNTY_RE.match(organ)
     if county:
         return county.group("county")
     return None
+
+
+def _county_after(rest: str) -> str:
+    """恩阳区 when `rest` (what follows a city's name) opens with a county or district, else ''."""
+    m = _COUNTY_AFTER_CITY_RE.match(rest)
+    return m.group("county") if m else ""
 
 
 def jurisdiction_of(issuers: list[str], doc_number: DocNumber | None) -> str | None:
@@ -76,3 +93,20 @@ def jurisdiction_of(issuers: list[str], doc_number: DocNumber | None) -> str | N
     if doc_number is not None:
         return _RULES["doc_number_prefixes"].get(doc_number.organ_code[:1])
     return None
+
+
+def _province_short(name: str) -> str:
+    for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+_PROVINCE_FORMS = {form: p for p in _RULES["provinces"] + _RULES["municipalities"] for form in (p, _province_short(p))}
+_PROVINCE_FORM_RE = regex.compile("|".join(sorted(map(regex.escape, _PROVINCE_FORMS), key=len, reverse=True)))
+
+
+def only_province_named(text: str) -> str | None:
+    """The province when `text` names exactly one (安徽省 … 放心消费在安徽), else None."""
+    found = {_PROVINCE_FORMS[m.group(0)] for m in _PROVINCE_FORM_RE.finditer(text)}
+    return found.pop() if len(found) == 1 else None

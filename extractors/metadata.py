@@ -25,24 +25,39 @@ _HAN_DATE = regex.compile(
 )
 
 
+# Orders (令) carry no year: 重庆市人民政府令第361号, 北京市人民政府第307号令, 国令第707号.
+ORDER_NUMBER_RE = regex.compile(
+    r"(?P<organ>\p{Han}{1,20}?)\s*(?:令\s*第\s*(?P<serial>\d{1,5})\s*号|第\s*(?P<serial2>\d{1,5})\s*号\s*令)"
+)
+
+
 def find_doc_numbers(text: str) -> list[DocNumber]:
-    """Every 发文字号 in `text`, in order."""
-    found = []
-    for m in DOC_NUMBER_RE.finditer(text):
-        found.append(
-            DocNumber(
-                raw=compact(m.group(0)),
-                organ_code=m.group("organ"),
-                year=int(m.group("year")),
-                serial=int(m.group("serial")),
-            )
-        )
-    return found
+    """Every bracketed 发文字号 in `text`, in order."""
+    return [_bracketed(m) for m in DOC_NUMBER_RE.finditer(text)]
+
+
+def _bracketed(m: regex.Match) -> DocNumber:
+    return DocNumber(
+        raw=compact(m.group(0)), organ_code=m.group("organ"), year=int(m.group("year")), serial=int(m.group("serial"))
+    )
+
+
+def _order(m: regex.Match) -> DocNumber:
+    organ = m.group("organ")
+    return DocNumber(
+        raw=compact(m.group(0)),
+        organ_code=organ if organ.endswith("令") else organ + "令",
+        year=None,
+        serial=int(m.group("serial") or m.group("serial2")),
+    )
 
 
 def doc_number_line(line: str) -> DocNumber | None:
     """The 发文字号 when `line` is one standing alone (as under the banner)."""
     s = line.strip()
+    order = ORDER_NUMBER_RE.fullmatch(compact(s))
+    if order is not None:
+        return _order(order)  # the whole line is an order's number (重庆市人民政府令第361号)
     m = DOC_NUMBER_RE.search(s)
     if m is None:
         return None
@@ -89,3 +104,21 @@ def forwarded_from_title(title: str) -> tuple[str | None, str | None] | None:
         return None
     quoted = m.group("quoted")[1:-1]
     return (m.group("issuer") or None), (quoted or None)
+
+
+# 规章 print their promulgation under the title: （2022年12月23日北京市人民政府第307号令公布 自2023年3月1日起施行）
+_PROMULGATION_RE = regex.compile(
+    r"^[（(](?P<date>\d{4}年\d{1,2}月\d{1,2}日)(?P<order>(?P<organ>\p{Han}{2,30}?)(?:令第\d{1,5}号|第\d{1,5}号令))(?:公布|发布)"
+)
+
+
+def promulgation_line(line: str) -> tuple[dt.date, str, DocNumber, str] | None:
+    """(date, date text, order number, organ) of a regulation's promulgation note, or None."""
+    m = _PROMULGATION_RE.match(compact(line))
+    if m is None:
+        return None
+    found = parse_date(m.group("date"))
+    order = ORDER_NUMBER_RE.fullmatch(m.group("order"))
+    if found is None or order is None:
+        return None
+    return found[0], found[1], _order(order), m.group("organ")

@@ -24,8 +24,25 @@ _RULES = load("units")
 _EXPANSIONS: dict[str, str] = _RULES["type_expansions"]
 _LOCAL_RULES: list[dict] = _RULES["local_rules"]
 _TYPES = {key: set(_RULES[key]) for key in ("local_unit_types", "party_unit_types")}
-_DISTRICT_RE = regex.compile(r"^\p{Han}{1,4}[区县]$")
+_VERTICAL: dict[str, str] = _RULES["vertical_types"]
+_BRANCHES: list[tuple[str, str]] = sorted(_RULES["branch_prefixes"].items(), key=lambda kv: len(kv[0]), reverse=True)
+_DISTRICT_RE = regex.compile(r"^(?P<district>\p{Han}{1,4}[区县])(?P<organ>(?:人民)?政府)?$")
 _MIN_PIECE = 2
+
+
+def _department_names() -> dict[str, str]:
+    """Every written form of a standard department (发改委, 发展改革委, 住建局 …) → its full form."""
+    suffixes = sorted(_RULES["department_suffixes"].items(), key=lambda kv: len(kv[0]), reverse=True)
+    names: dict[str, str] = {}
+    for full, shorts in _RULES["department_cores"].items():
+        for written in [full, *shorts]:
+            for suffix, full_suffix in suffixes:
+                names.setdefault(written + suffix, full + full_suffix)
+    return names
+
+
+_DEPARTMENTS = _department_names()
+_KNOWN_TYPES = _TYPES["local_unit_types"] | set(_DEPARTMENTS.values())
 
 
 @dataclass(frozen=True)
@@ -37,45 +54,102 @@ class Resolved:
 def _places(place: Place | None) -> list[str]:
     if place is None or place.is_national:
         return []
-    return [p for p in dict.fromkeys([place.name, place.city, place.province]) if p]
+    return [p for p in dict.fromkeys([place.name, place.county, place.city, place.province]) if p]
 
 
-def _expand(rest: str) -> str:
+def expand_type(rest: str) -> str | None:
+    """Full form of a kind of organ as written after its place (住建局 → 住房和城乡建设局), or None if unknown."""
     if rest in _EXPANSIONS:
         return _EXPANSIONS[rest]
+    if rest in _KNOWN_TYPES:
+        return rest  # already a full form (交通委员会 stays, not 交通运输委员会)
+    if rest in _DEPARTMENTS:
+        return _DEPARTMENTS[rest]
     for short in sorted(_EXPANSIONS, key=len, reverse=True):
         if rest.endswith(short) and len(rest) > len(short):
-            return rest[: -len(short)] + _EXPANSIONS[short]
-    return rest
+            expanded = rest[: -len(short)] + _EXPANSIONS[short]
+            if expanded in _KNOWN_TYPES:
+                return expanded
+    return None
 
 
-_LEVELS = {"city": "municipal", "province": "provincial"}
+_LEVELS = {"city": "municipal", "province": "provincial", "county": "district"}
+
+
+def _where(place: Place, level: str, prefix: str) -> str | None:
+    if level == "city":
+        return place.city
+    if level == "province":
+        return place.province
+    # 区X only in a district's notice, 县X only in a county's.
+    county = place.county
+    return county if county and county.endswith(prefix[-1]) else None
 
 
 def rule_unit(name: str, place: Place | None) -> UnitEntry | None:
-    """The unit the local rules build from a short name (市X → 北京市X), or None."""
+    """The unit the naming rules build from a name read in `place`, or None.
+
+    市X → 北京市X (X expanded to its full form), 区财政局 in a 巴中市恩阳区
+    notice → 巴中市恩阳区财政局, 市税务局 → 国家税务总局宿州市税务局
+    (vertically managed), 人民银行宿州市中心支行 → 中国人民银行宿州市中心支行.
+    """
+    for short, full in _BRANCHES:
+        if name.startswith(short) and len(name) > len(short) + 1:
+            # 人民银行宿州市中心支行 → 中国人民银行宿州市中心支行; a branch named in full stays as written.
+            return UnitEntry(full + name[len(short) :], "branch", "government", None, note="built by a naming rule")
     if place is None or place.is_national:
         return None
     for rule in _LOCAL_RULES:
         if not name.startswith(rule["prefix"]):
             continue
-        where = place.city if rule["level"] == "city" else place.province
+        where = _where(place, rule["level"], rule["prefix"])
         if not where:
             continue
         rest = name[len(rule["prefix"]) :]
+        level = _LEVELS[rule["level"]]
+        if rule["kind"] == "government" and rest in _VERTICAL:
+            return UnitEntry(_VERTICAL[rest].format(place=where), level, "government", where, note="vertically managed")
         if "{rest}" in rule["template"]:
-            expanded = _expand(rest)
-            if expanded not in _TYPES[rule["types"]]:
+            if rule["types"] == "party_unit_types":
+                expanded = _expand_party(rest)
+            else:
+                expanded = expand_type(rest)
+            if expanded is None:
                 continue  # 市未来局: not a known kind of unit, so not built
             canonical = rule["template"].format(place=where, rest=expanded)
         elif rest:
             continue
         else:
             canonical = rule["template"].format(place=where)
-        return UnitEntry(canonical, _LEVELS[rule["level"]], rule["kind"], where, note="built by a jurisdiction rule")
-    if place.city and _DISTRICT_RE.match(name) and not name.startswith("各"):
-        # 平谷区 in a 北京市 notice
+        return UnitEntry(canonical, level, rule["kind"], where, note="built by a jurisdiction rule")
+    # The place written out: 宿州市地方金融监管局, 国家税务总局沈阳市税务局 is handled above.
+    for where in _places(place):
+        if name.startswith(where) and len(name) > len(where):
+            rest = name[len(where) :]
+            if rest in _VERTICAL:
+                return UnitEntry(_VERTICAL[rest].format(place=where), "local", "government", where, note="vertically managed")
+            expanded = expand_type(rest)
+            if expanded is not None:
+                return UnitEntry(where + expanded, "local", "government", where, note="built by a jurisdiction rule")
+    district = _DISTRICT_RE.match(name)
+    if place.city and district and not name.startswith(("各", "市", "省")):
+        # 平谷区 in a 北京市 notice; 埇桥区政府 → 宿州市埇桥区人民政府
+        if district.group("organ"):
+            where = place.city + district.group("district")
+            return UnitEntry(where + "人民政府", "district", "government", where, note="built by a jurisdiction rule")
         return UnitEntry(f"{place.city}{name}", "district", "jurisdiction", place.city, note="built by a jurisdiction rule")
+    return None
+
+
+def _expand_party(rest: str) -> str | None:
+    expanded = _EXPANSIONS.get(rest, rest)
+    if expanded in _TYPES["party_unit_types"]:
+        return expanded
+    for short in sorted(_EXPANSIONS, key=len, reverse=True):
+        if rest.endswith(short) and len(rest) > len(short):
+            candidate = rest[: -len(short)] + _EXPANSIONS[short]
+            if candidate in _TYPES["party_unit_types"]:
+                return candidate
     return None
 
 
@@ -151,6 +225,20 @@ def resolve_mentions(
     place = place_named(jurisdiction)
     out: list[UnitMention] = []
     for mention in mentions:
+        if mention.read_as and not mention.is_collective:
+            # 省公安厅、发展改革委: read as 省发展改革委 when that names a unit here.
+            carried = resolve(mention.read_as, place, dictionary)
+            if carried.resolution == "jurisdiction_rule":
+                out.append(
+                    mention.model_copy(
+                        update={
+                            "position": len(out) + 1,
+                            "canonical_name": carried.canonical_name,
+                            "resolution": carried.resolution,
+                        }
+                    )
+                )
+                continue
         pieces = [mention.raw_text] if mention.is_collective else split_run_together(mention.raw_text, place, dictionary)
         for k, piece in enumerate(pieces):
             found = resolve(piece, place, dictionary)
@@ -164,6 +252,7 @@ def resolve_mentions(
                         "canonical_name": found.canonical_name,
                         "resolution": found.resolution,
                         "split_from": mention.raw_text if len(pieces) > 1 else None,
+                        "read_as": None,
                     }
                 )
             )

@@ -14,22 +14,29 @@ from dataclasses import dataclass, field
 import regex
 
 from extractors.dictionary import UnitDictionary
-from extractors.jurisdiction import jurisdiction_of, place_of_organ
-from extractors.normalize import resolve_mentions
-from extractors.metadata import date_line, doc_number_line, find_doc_numbers, forwarded_from_title
+from extractors.jurisdiction import jurisdiction_of, only_province_named, place_named, place_of_organ
+from extractors.normalize import resolve_mentions, rule_unit
+from extractors.metadata import date_line, doc_number_line, find_doc_numbers, forwarded_from_title, promulgation_line
 from extractors.rules import load
 from extractors.structure import (
-    ITEM_RE,
     Line,
-    _match_heading,
-    ends_sentence,
     make_span,
+    numbered,
     parse_part,
     split_lines,
 )
 from extractors.text import compact
-from extractors.units import find_unit_list, mentions_from_list
-from schemas import Attachment, Document, ForwardedDocument, Item, ParseWarning, SourceText
+from extractors.units import (
+    Note,
+    find_clauses,
+    find_notes,
+    has_clause,
+    is_collective,
+    looks_like_unit,
+    mentions_from_list,
+    read_clause,
+)
+from schemas import Attachment, Document, ForwardedDocument, Item, ParseWarning, SourceText, UnitMention
 
 _RULES = load("structure")
 BODY_PART = "正文"
@@ -45,6 +52,10 @@ _TITLE_START_RE = regex.compile(r"关于|^转发|^印发")
 _TITLE_ISSUER_RE = regex.compile(r"^(?P<organ>[\p{Han}（）()]{4,60}?)关于")
 _ORGAN_NAME_RE = regex.compile(r"^[\p{Han}（）()]{2,60}$")
 _MAX_TITLE = _RULES["max_title_line_chars"]
+# An opening paragraph that ends in ： (为…，现提出如下措施：) is not a list of recipients.
+_RECIPIENTS_NOT_RE = regex.compile(r"。|^(?:为|根据|按照|依据|现将|现就|经|近年来|当前|目前|今年)")
+# …（代章） or …（国家卫生健康委代章） after the organ on the signature line.
+SEAL_NOTE_RE = regex.compile(r"^(?P<issuer>.+?)[（(](?P<organ>[^（()）]*?)" + _RULES["proxy_seal_suffix"] + r"[）)]$")
 _MAX_SIGNATURE = _RULES["max_signature_line_chars"]
 
 
@@ -55,7 +66,16 @@ def fold(text: str) -> str:
 
 def _is_numbered(text: str) -> bool:
     body = text.strip()
-    return bool(ITEM_RE.match(body) or _match_heading(body) or NOTE_ENTRY_RE.match(body))
+    return bool(numbered(body) or NOTE_ENTRY_RE.match(body))
+
+
+_SITE_LINES = [regex.compile(p) for p in _RULES["site_line_patterns"]]
+
+
+def is_site_line(text: str) -> bool:
+    """Web-page chrome kept in a copy of a page (发布日期：…, 浏览次数：): never a title, recipients or date."""
+    s = text.strip()
+    return any(p.match(s) for p in _SITE_LINES)
 
 
 @dataclass
@@ -85,13 +105,20 @@ class _Notice:
 
 
 def extract_document(
-    source: SourceText, *, source_path: str, content_hash: str, dictionary: UnitDictionary | None = None
+    source: SourceText,
+    *,
+    source_path: str,
+    content_hash: str,
+    dictionary: UnitDictionary | None = None,
+    first_listed_leads: bool = False,
 ) -> Document:
-    """Parse a notice's text into a `Document` (metadata, sections, items, units).
+    """Parse a notice's text into a `Document` (metadata, sections, tasks, units).
 
     Pure: reads nothing but its arguments (`dictionary` defaults to the one
     shipped in extractors/rules/units.tsv). Fields the text does not hold stay
-    empty and a warning says so.
+    empty and a warning says so. `first_listed_leads` applies the convention
+    that the first unit of a plain list leads, for issuing systems known to
+    use it; a notice that states it (列第一位者为牵头单位) gets it from there on.
     """
     lines = split_lines(source.text)
     layout = _read_layout(lines)
@@ -104,20 +131,73 @@ def extract_document(
         warnings=list(source.warnings) + layout.warnings,
     )
     _fill_metadata(doc, layout, lines)
-    doc.jurisdiction = jurisdiction_of(doc.issuers, doc.doc_number)
+    doc.jurisdiction = _read_jurisdiction(doc, lines, source.text)
     # A forwarded document keeps its own context: 国家纲要办's national names stay national.
     forwarded_place = place_of_organ(doc.forwarded.issuer) if doc.forwarded and doc.forwarded.issuer else None
+    notes = find_notes(source.text)
+    if first_listed_leads:
+        doc.first_listed_leads = "option"
+    elif any(n.kind == "first_listed_leads" for n in notes):
+        doc.first_listed_leads = "note"
 
     for part in layout.parts:
         if part.first > part.last:
             continue
-        found = parse_part(lines, part.first, part.last, part.label, source.page_starts)
+        found = parse_part(lines, part.first, part.last, part.label, source.page_starts, has_clause)
         doc.sections.extend(found.sections)
         place = forwarded_place if forwarded_place and part.label != BODY_PART else doc.jurisdiction
-        doc.items.extend(with_units(item, place, dictionary) for item in found.items)
+        for item in found.items:
+            leads = first_listed_leads or any(n.kind == "first_listed_leads" and n.offset < item.span.end for n in notes)
+            implied = [n for n in notes if n.kind == "implied_units" and n.offset < item.span.start]
+            doc.items.append(with_units(item, place, dictionary, first_listed_leads=leads, implied=implied))
     _fill_attachments(doc, layout, lines, source.page_starts)
     _warn_missing(doc, layout)
     return doc
+
+
+def _read_jurisdiction(doc: Document, lines: list[Line], text: str) -> str | None:
+    """Where the notice speaks for: its issuers or number, else its title's organ, else the page's 来源 line.
+
+    A signature without its place (省…联席会议, 省政府办公厅) takes the province
+    the notice itself names when it names exactly one, and is written out in
+    full (安徽省…), with a warning.
+    """
+    found = jurisdiction_of(doc.issuers, doc.doc_number)
+    if found is None and doc.title:
+        found = jurisdiction_of(_title_organs(doc.title), None)
+    if found is None:
+        sources = [m.group("organ") for line in lines[:40] if (m := _SOURCE_LINE_RE.match(line.stripped))]
+        found = jurisdiction_of(sources, None)
+        if found is not None:
+            doc.warnings.append(
+                ParseWarning(field="jurisdiction", message=f"jurisdiction read from the page's 来源 line ({sources[0]})")
+            )
+    short = [i for i in doc.issuers if i.startswith("省")]
+    if found is None and short:
+        found = only_province_named(text)
+        if found is not None:
+            doc.warnings.append(
+                ParseWarning(field="jurisdiction", message=f"the issuer names no place; the notice names only {found}")
+            )
+    place = place_named(found)
+    if place is not None and place.province and short:
+        expanded = []
+        for issuer in doc.issuers:
+            built = rule_unit(issuer, place) if issuer.startswith("省") else None
+            full = built.canonical_name if built else (place.province + issuer[1:] if issuer.startswith("省") else issuer)
+            if full != issuer:
+                doc.warnings.append(ParseWarning(field="issuers", message=f"short signature {issuer} read as {full}"))
+            expanded.append(full)
+        doc.issuers = expanded
+    return found
+
+
+_SOURCE_LINE_RE = regex.compile(r"^(?:.*\s)?(?:信息来源|来源)\s*[:：]\s*(?P<organ>[\p{Han}（）()]{4,40})")
+
+
+def _title_organs(title: str) -> list[str]:
+    m = _TITLE_ISSUER_RE.match(title)
+    return [m.group("organ")] if m else []
 
 
 # --- layout ------------------------------------------------------------------
@@ -169,7 +249,7 @@ def _read_layout(lines: list[Line]) -> _Notice:
 
 def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
     """Banner, number, title and recipients; returns the first line of the body."""
-    nonblank = [i for i in range(last + 1) if not lines[i].blank][:25]
+    nonblank = [i for i in range(last + 1) if not lines[i].blank and not is_site_line(lines[i].text)][:25]
     recipients_at = next(
         (
             i
@@ -177,6 +257,7 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
             if lines[i].stripped.endswith(("：", ":"))
             and not ATTACHMENT_NOTE_RE.match(lines[i].text)
             and not _is_numbered(lines[i].text)
+            and not _RECIPIENTS_NOT_RE.search(compact(lines[i].text))
             and i != nonblank[0]
         ),
         None,
@@ -238,7 +319,16 @@ def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
     while i >= 0 and lines[i].blank:
         i -= 1
     collected = []
-    while i >= 0 and not lines[i].blank:
+    while i >= 0:
+        if lines[i].blank:
+            # Joint issuers printed one per paragraph: go on over a blank line to another organ's name.
+            above = i - 1
+            while above >= 0 and lines[above].blank:
+                above -= 1
+            if collected and above >= 0 and _is_organ_line(lines[above].stripped):
+                i = above
+                continue
+            break
         text = lines[i].stripped
         if (
             len(compact(text)) > _MAX_SIGNATURE
@@ -256,8 +346,22 @@ def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
             notice.proxy_seal = seal.group("organ")
             continue
         # Joint issuers stand side by side, separated by wide spaces.
-        notice.signatories.extend(compact(n) for n in regex.split(r"\s{2,}|\u3000+", text) if n.strip())
+        for name in (compact(n) for n in regex.split(r"\s{2,}|\u3000+", text) if n.strip()):
+            inline = SEAL_NOTE_RE.match(name)
+            if inline:
+                # 省…联席会议（代章）: the organ is the issuer; the note says whose seal stands in.
+                name = inline.group("issuer")
+                notice.proxy_seal = inline.group("organ") or _RULES["proxy_seal_suffix"]
+            notice.signatories.append(name)
     return collected[-1] if collected else date_index
+
+
+def _is_organ_line(text: str) -> bool:
+    """A line that is only organ names (沈阳市房产局      沈阳市自然资源局)."""
+    names = [compact(n) for n in regex.split(r"\s{2,}|\u3000+", text) if n.strip()]
+    return bool(names) and len(compact(text)) <= _MAX_SIGNATURE and all(
+        _ORGAN_NAME_RE.match(n) and looks_like_unit(n) and not is_collective(n) for n in names
+    )
 
 
 def _read_note(lines: list[Line], first: int, last: int, notice: _Notice) -> int:
@@ -336,6 +440,21 @@ def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
         doc.date, doc.date_text = date_line(lines[layout.date_index].text)
 
     doc.title = layout.title
+    body = next((p for p in layout.parts if p.label == BODY_PART), None)
+    if body is not None:
+        # A regulation's promulgation note under its title gives its order number, organ and date.
+        for line in [ln for ln in lines[body.first : body.last + 1] if not ln.blank][:3]:
+            found = promulgation_line(line.text)
+            if found is None:
+                continue
+            date, date_text, number, organ = found
+            if doc.date is None:
+                doc.date, doc.date_text = date, date_text
+            if doc.doc_number is None:
+                doc.doc_number = number
+            if not doc.issuers:
+                doc.issuers = [organ]
+            break
     if doc.title is None:
         doc.title = next((p.title for p in layout.parts if p.label != BODY_PART and p.title), None)
     if not doc.issuers and doc.title:
@@ -383,18 +502,53 @@ def _fill_attachments(doc: Document, layout: _Notice, lines: list[Line], page_st
     doc.attachments = list(attachments.values())
 
 
-def with_units(item: Item, jurisdiction: str | None, dictionary: UnitDictionary | None = None) -> Item:
-    """The item with its unit list read, split and resolved in `jurisdiction`."""
-    units_text = item.units_text if item.units_text is not None else find_unit_list(item.text)
-    if units_text is None:
-        return item.model_copy(update={"jurisdiction": jurisdiction})
-    mentions, tail = mentions_from_list(units_text)
+def with_units(
+    item: Item,
+    jurisdiction: str | None,
+    dictionary: UnitDictionary | None = None,
+    *,
+    first_listed_leads: bool = False,
+    implied: list[Note] | None = None,
+) -> Item:
+    """The item with its responsibility clauses read, split and resolved in `jurisdiction`.
+
+    A table row's unit cell is its clause; a task's clauses are found in each
+    of its paragraphs (`paragraph` on each mention says which). Units a note
+    assigns to later tasks (`implied`) are added with `implied=True` unless
+    the task names them itself.
+    """
+    mentions: list[UnitMention] = []
+    tails: list[str] = []
+    if item.units_text is not None:
+        found, tail = mentions_from_list(item.units_text, first_listed_leads=first_listed_leads)
+        mentions.extend(found)
+        tails += [tail] if tail else []
+        units_text = item.units_text
+    else:
+        clause_texts = []
+        for number, paragraph in enumerate(item.text.split("\n"), start=1):
+            for clause in find_clauses(paragraph):
+                reading = read_clause(clause.text, first_listed_leads=first_listed_leads)
+                if reading is None or not reading.mentions:
+                    continue
+                clause_texts.append(clause.text)
+                tails += [reading.tail] if reading.tail else []
+                mentions.extend(m.model_copy(update={"paragraph": number}) for m in reading.mentions)
+        units_text = "\n".join(clause_texts) or None
+    written = {m.raw_text for m in mentions}
+    for note in implied or []:
+        reading = read_clause(note.units or "")
+        for m in reading.mentions if reading else []:
+            if m.raw_text not in written:
+                written.add(m.raw_text)
+                mentions.append(m.model_copy(update={"implied": True, "role": "responsible", "read_as": None}))
+    mentions = [m.model_copy(update={"position": k}) for k, m in enumerate(mentions, start=1)]
     return item.model_copy(
         update={
             "units_text": units_text,
-            "units_tail": tail,
+            "units_tail": tails[0] if tails else None,
             "jurisdiction": jurisdiction,
-            "responsible_units": resolve_mentions(mentions, jurisdiction, dictionary),
+            "responsible_units": resolve_mentions(mentions, jurisdiction, dictionary) if mentions else [],
         }
     )
 

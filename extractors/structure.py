@@ -21,16 +21,41 @@ from schemas import Item, Section, Span
 _RULES = load("structure")
 _MARKS = "".join(regex.escape(m) for m in _RULES["item_marks"])
 _SENTENCE_END = tuple(_RULES["sentence_end"])
+_LEAD_SENTENCE_END = tuple(_RULES["lead_sentence_end"])
+_CIRCLED: dict[str, int] = _RULES["circled_numbers"]
+_CLOSING = [regex.compile(p) for p in _RULES["closing_paragraph_patterns"]]
 _HAN_NUM = r"[一二三四五六七八九十百零〇两]+"
 
 MARKS_RE = regex.compile(rf"^\s*(?P<marks>(?:[{_MARKS}]\s*)*)")
-HEADING_PATTERNS: list[tuple[int, regex.Pattern[str]]] = [
-    (1, regex.compile(rf"^(?P<label>(?P<num>{_HAN_NUM})\s*[、，,．.])\s*(?P<rest>.*)$")),
-    (2, regex.compile(rf"^(?P<label>[（(]\s*(?P<num>{_HAN_NUM})\s*[）)])\s*[、，,．.]?\s*(?P<rest>.*)$")),
-    (4, regex.compile(r"^(?P<label>[（(]\s*(?P<num>\d{1,3})\s*[）)])\s*(?P<rest>.*)$")),
+
+
+@dataclass(frozen=True)
+class Style:
+    """One way of numbering a block, with its place in the ladder (lower ranks enclose higher ones).
+
+    `heading` styles are sections (一、 （一） 第一章); the others are items
+    that take in any deeper numbering as their own text (1. and 第X条: the
+    （一） of an article belong to the article).
+    """
+
+    rank: int
+    heading: bool
+    pattern: regex.Pattern[str]
+    owns_paragraphs: bool = False  # an article's paragraphs are all its own (第X条)
+
+
+STYLES: list[Style] = [
+    Style(10, True, regex.compile(rf"^(?P<label>第\s*(?P<num>{_HAN_NUM}|\d{{1,3}})\s*[编章])\s*(?P<rest>.*)$")),
+    Style(20, True, regex.compile(rf"^(?P<label>第\s*(?P<num>{_HAN_NUM}|\d{{1,3}})\s*节)\s*(?P<rest>.*)$")),
+    Style(30, False, regex.compile(rf"^(?P<label>第\s*(?P<num>{_HAN_NUM}|\d{{1,3}})\s*条)\s*(?P<rest>.*)$"), True),
+    Style(40, True, regex.compile(rf"^(?P<label>(?P<num>{_HAN_NUM})\s*[、，,．.])\s*(?P<rest>.*)$")),
+    Style(50, True, regex.compile(rf"^(?P<label>[（(]\s*(?P<num>{_HAN_NUM})\s*[）)]|(?P<num>[㈠-㈩]))\s*[、，,．.]?\s*(?P<rest>.*)$")),
+    # 1. 1． 1、 — not 2.0, 1.5万, 2023年; the number must be followed by text.
+    Style(60, False, regex.compile(r"^(?P<label>(?P<num>\d{1,3})\s*[.．、](?![\d.．]))\s*(?P<rest>\S.*)$")),
+    Style(70, True, regex.compile(r"^(?P<label>[（(]\s*(?P<num>\d{1,3})\s*[）)])\s*(?P<rest>.*)$")),
 ]
-# 1. 1． 1、 — not 2.0, 1.5万, 2023年; the number must be followed by text.
-ITEM_RE = regex.compile(r"^(?P<label>(?P<num>\d{1,3})\s*[.．、](?![\d.．]))\s*(?P<rest>\S.*)$")
+ITEM_RE = STYLES[5].pattern
+HEADING_PATTERNS: list[tuple[int, regex.Pattern[str]]] = [(s.rank, s.pattern) for s in STYLES if s.heading]
 
 
 @dataclass(frozen=True)
@@ -81,14 +106,27 @@ def ends_sentence(text: str) -> bool:
     return strip_markup(text).rstrip().endswith(_SENTENCE_END)
 
 
+def numbered(text: str) -> tuple[Style, int, str, str] | None:
+    """(style, number, label, rest) when `text` opens with a number of any style, else None."""
+    for style in STYLES:
+        m = style.pattern.match(text)
+        if m is None:
+            continue
+        num = m.group("num")
+        number = int(num) if num.isdigit() else _CIRCLED.get(num) or chinese_number(num)
+        if not number or not m.group("rest").strip():
+            continue
+        return style, number, compact(m.group("label")), m.group("rest")
+    return None
+
+
 def starts_numbered_block(text: str) -> bool:
-    """Does `text` open with a heading or item number (一、 （一） 1. （1））?
+    """Does `text` open with a heading or item number (一、 （一） 1. （1） 第X条)?
 
     Readers of paged formats use it to tell a new paragraph from a wrapped
     line when the layout alone cannot (no first-line indent).
     """
-    body = MARKS_RE.sub("", text, count=1).strip()
-    return bool(ITEM_RE.match(body)) or any(p.match(body) for _, p in HEADING_PATTERNS)
+    return numbered(MARKS_RE.sub("", text, count=1).strip()) is not None
 
 
 def heading_title(rest: str) -> str:
@@ -100,14 +138,43 @@ def heading_title(rest: str) -> str:
     return compact(rest.rstrip("。"))
 
 
+_MAX_TITLE = _RULES["max_title_line_chars"]
+
+
+def _has_inline_body(rest: str) -> bool:
+    """`加大稳岗支持力度。对不裁员…`: a sentence beyond the title on the numbered line itself,
+    or a paragraph too long to be a title (one long sentence of rules)."""
+    text = compact(rest)
+    head, sep, tail = text.partition("。")
+    return bool(sep and tail.strip("。 ")) or len(text) > _MAX_TITLE
+
+
+def _is_closing(paragraph: str) -> bool:
+    text = compact(paragraph)
+    return any(p.search(text) for p in _CLOSING)
+
+
 @dataclass
-class _OpenItem:
+class _Block:
+    """A numbered paragraph with the lines that belong to it."""
+
+    style: Style
     number: int
     label: str
+    rest: str
     marks: list[str]
     first: int
-    last: int
-    section_key: str | None
+    own_last: int  # last line of its own paragraph (wrapped lines joined)
+    section: Section | None = None
+    section_key: str | None = None  # the enclosing section of an item-style block
+    parent: _Block | None = None
+    children: int = 0
+    body: list[tuple[int, int]] = field(default_factory=list)  # following plain paragraphs (first, last)
+    is_task: bool = False
+
+    @property
+    def last(self) -> int:
+        return self.body[-1][1] if self.body else self.own_last
 
 
 @dataclass
@@ -117,122 +184,241 @@ class PartStructure:
     table_lines: set[int] = field(default_factory=set)
 
 
+def _paragraphs(lines: list[Line], first: int, last: int, skip: set[int]) -> list[tuple[int, int]]:
+    """Plain paragraphs in lines[first..last]: a line, joined with the next when cut mid-sentence."""
+    out: list[tuple[int, int]] = []
+    for i in range(first, last + 1):
+        if lines[i].blank or i in skip:
+            continue
+        if out and not ends_sentence(lines[out[-1][1]].text):
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+    return out
+
+
 def parse_part(
     lines: list[Line],
     first: int,
     last: int,
     part: str,
     page_starts: list[int],
+    has_clause=lambda text: False,
 ) -> PartStructure:
-    """Headings, items and table rows found in lines[first..last] of one part."""
+    """Headings, tasks and table rows found in lines[first..last] of one part.
+
+    Every numbered paragraph is read as a block of the numbering ladder (章,
+    节, 条, 一、, （一）, 1., （1）); a number only opens a block when it
+    continues the numbering at its level (under the same heading, or on from
+    the previous heading: （五） under 三、 after （四） under 二、) or restarts
+    it at 1 under a new heading. That keeps `2023年是…` and lists inside
+    sentences out. `has_clause(paragraph)` tells whether a paragraph holds a
+    responsibility clause (a task carries work); see `_mark_tasks`.
+    """
     result = PartStructure()
     table_items, result.table_lines = parse_tables(lines, first, last, part, page_starts)
 
-    # The open heading at each level, and the last number seen under each parent.
-    open_sections: dict[int, Section] = {}
-    last_child_number: dict[str | None, int] = {}
-    last_item_number = 0
+    blocks: list[_Block] = []
+    open_sections: dict[int, _Block] = {}  # heading blocks open at each rank
+    child_count: dict[str | None, int] = {}  # numbers used under each parent section (None: top)
+    last_at_rank: dict[int, int] = {}
     items_since_heading = False
-    current: _OpenItem | None = None
+    absorbing: _Block | None = None  # an open item-style block takes deeper numbers as text
+    plain_after: dict[int, list[int]] = {}  # block index → plain line indexes after it
 
-    def parent_key(level: int) -> str | None:
-        above = [open_sections[lv] for lv in sorted(open_sections) if lv < level]
-        return above[-1].key if above else None
+    def index_of(block: _Block) -> int:
+        return len(blocks) - 1
 
-    def close_item() -> None:
-        nonlocal current
-        if current is not None:
-            result.items.append(_build_item(lines, current, part, page_starts))
-            current = None
+    def parent_of(rank: int) -> _Block | None:
+        above = [open_sections[r] for r in sorted(open_sections) if r < rank]
+        return above[-1] if above else None
 
     for i in range(first, last + 1):
         line = lines[i]
         if line.blank or i in result.table_lines:
             continue
         marks_match = MARKS_RE.match(line.text)
-        marks = [m for m in marks_match.group("marks") if not m.isspace()]
         body = line.text[marks_match.end():].strip()
+        found = numbered(body)
+        accepted = None
+        if found is not None:
+            style, number, label, rest = found
+            if absorbing is not None and style.rank > absorbing.style.rank:
+                found = None  # （1） inside an item, （一） inside an article: its text
+        if found is not None:
+            parent = parent_of(style.rank)
+            pkey = parent.section.key if parent is not None else None
+            used = child_count.get(pkey, 0) if style.heading else None
+            if style.heading:
+                ok = number == used + 1 or (used == 0 and number == last_at_rank.get(style.rank, 0) + 1)
+            else:
+                previous = last_at_rank.get(style.rank, 0)
+                ok = number == previous + 1 or (number == 1 and not items_since_heading)
+            if ok:
+                accepted = (style, number, label, rest, parent)
+        if accepted is None:
+            if blocks:
+                b = blocks[-1]
+                # A line that continues the open block when it was cut mid-sentence (page
+                # break): items, and headings with text of their own; never a bare title.
+                if (
+                    index_of(b) not in plain_after
+                    and (not b.style.heading or _has_inline_body(b.rest))
+                    and not ends_sentence(lines[b.own_last].text)
+                ):
+                    b.own_last = i
+                else:
+                    plain_after.setdefault(index_of(b), []).append(i)
+            continue
 
-        heading = _match_heading(body)
-        if heading is not None and current is not None and heading[0] == 4:
-            heading = None  # （1） inside an item is part of its text
-        if heading is not None:
-            level, number, label, rest = heading
-            parent = parent_key(level)
-            if number == last_child_number.get(parent, 0) + 1:
-                close_item()
-                key = f"{part}/{number}" if parent is None else f"{parent}.{number}"
-                section = Section(
-                    key=key,
-                    part=part,
-                    level=level,
-                    number=number,
-                    label=label,
-                    title=heading_title(rest),
-                    parent_key=parent,
-                    span=make_span(lines, i, i, page_starts),
-                )
-                result.sections.append(section)
-                for lv in [lv for lv in open_sections if lv >= level]:
-                    del open_sections[lv]
-                open_sections[level] = section
-                last_child_number[parent] = number
-                last_child_number[key] = 0
-                items_since_heading = False
-                continue
-
-        item = ITEM_RE.match(body)
-        if item is not None:
-            number = int(item.group("num"))
-            restart = number == 1 and not items_since_heading
-            if number == last_item_number + 1 or restart:
-                close_item()
-                section_key = parent_key(99)
-                current = _OpenItem(number, compact(item.group("label")), marks, i, i, section_key)
-                last_item_number = number
-                items_since_heading = True
-                continue
-
-        # Not a new heading or item: a line that continues the open item when
-        # the item was cut mid-sentence (page break), else a paragraph of its own.
-        if current is not None and not ends_sentence(lines[current.last].text):
-            current.last = i
+        style, number, label, rest, parent = accepted
+        marks = [m for m in marks_match.group("marks") if not m.isspace()]
+        block = _Block(style, number, label, rest, marks, i, i, parent=parent)
+        last_at_rank[style.rank] = number
+        if parent is not None:
+            parent.children += 1
+        if style.heading:
+            pkey = parent.section.key if parent is not None else None
+            key = f"{part}/{number}" if pkey is None else f"{pkey}.{number}"
+            block.section = Section(
+                key=key,
+                part=part,
+                level=(parent.section.level + 1) if parent is not None else 1,
+                number=number,
+                label=label,
+                title=heading_title(rest),
+                parent_key=pkey,
+                span=make_span(lines, i, i, page_starts),
+            )
+            child_count[pkey] = number
+            child_count[key] = 0
+            for r in [r for r in open_sections if r >= style.rank]:
+                del open_sections[r]
+            open_sections[style.rank] = block
+            items_since_heading = False
+            absorbing = None
         else:
-            close_item()
-    close_item()
+            block.section_key = parent.section.key if parent is not None else None
+            items_since_heading = True
+            absorbing = block
+        blocks.append(block)
+
+    for index, block in enumerate(blocks):
+        plain = plain_after.get(index, [])
+        paragraphs = _paragraphs(lines, plain[0], plain[-1], result.table_lines) if plain else []
+        block.body = _body_of(block, paragraphs, lines, is_last=index == len(blocks) - 1, has_clause=has_clause)
+    _mark_tasks(blocks, lines, has_clause)
+
+    for block in blocks:
+        if block.section is not None:
+            result.sections.append(block.section)
+        if block.is_task:
+            result.items.append(_build_item(lines, block, part, page_starts))
     result.items.extend(table_items)
     return result
 
 
-def _match_heading(body: str) -> tuple[int, int, str, str] | None:
-    for level, pattern in HEADING_PATTERNS:
-        m = pattern.match(body)
-        if m is None:
-            continue
-        num = m.group("num")
-        number = int(num) if num.isdigit() else chinese_number(num)
-        if number is None or number == 0 or not m.group("rest").strip():
-            continue
-        return level, number, compact(m.group("label")), m.group("rest")
-    return None
+def _text(lines: list[Line], first: int, last: int) -> str:
+    return "\n".join(lines[k].text for k in range(first, last + 1))
 
 
-def _build_item(lines: list[Line], it: _OpenItem, part: str, page_starts: list[int]) -> Item:
-    span = make_span(lines, it.first, it.last, page_starts)
-    raw = "\n".join(line.text for line in lines[it.first : it.last + 1])
-    first_body = MARKS_RE.sub("", lines[it.first].text, count=1).strip()
-    first_body = ITEM_RE.match(first_body).group("rest")
-    body_lines = [first_body] + [line.text for line in lines[it.first + 1 : it.last + 1]]
-    text = clean_text("\n".join(body_lines))
+def _body_of(block: _Block, paragraphs: list[tuple[int, int]], lines: list[Line], *, is_last: bool, has_clause) -> list:
+    """The plain paragraphs that belong to a numbered block.
+
+    A bare title (`一、优化土地出让方式`) takes the paragraphs under it. A
+    block with its own text takes the paragraphs up to the last one that
+    holds a responsibility clause (`责任单位：…` on its own line; a measure
+    of several paragraphs, each with its clause). After the last block of a
+    part, a closing paragraph (本措施自印发之日起实施…) ends the body.
+    """
+    if not paragraphs:
+        return []
+    takes_all = (block.style.heading and _bare(block)) or block.style.owns_paragraphs
+    if is_last:
+        # The first paragraph under a bare title is its body, whatever it says.
+        start = 1 if takes_all else 0
+        closing = next((k for k in range(start, len(paragraphs)) if _is_closing(_text(lines, *paragraphs[k]))), None)
+        if closing is not None:
+            paragraphs = paragraphs[:closing]
+    if takes_all:
+        return paragraphs
+    # An item keeps the sub-points numbered inside it ((1) (2)) and the paragraphs up to its last clause.
+    belongs = [k for k, p in enumerate(paragraphs) if has_clause(_text(lines, *p)) or _deeper(block, lines[p[0]].stripped)]
+    return paragraphs[: belongs[-1] + 1] if belongs else []
+
+
+def _deeper(block: _Block, text: str) -> bool:
+    found = numbered(MARKS_RE.sub("", text, count=1).strip())
+    return found is not None and found[0].rank > block.style.rank
+
+
+def _bare(block: _Block) -> bool:
+    """A title alone on its line: no sentence beyond it."""
+    return block.own_last == block.first and not _has_inline_body(block.rest)
+
+
+def _strong(block: _Block, lines: list[Line], has_clause) -> bool:
+    """A heading that carries work by itself: text beyond its title, a clause, or a lead sentence with a body."""
+    own = _text(lines, block.first, block.own_last)
+    if _has_inline_body(block.rest) or has_clause(own):
+        return True
+    return any(has_clause(_text(lines, *p)) for p in block.body)
+
+
+def _lead_sentence(block: _Block) -> bool:
+    """`（一）统筹建设监管工作平台。` + paragraphs: a measure's lead sentence, its body below."""
+    return compact(block.rest).endswith(_LEAD_SENTENCE_END)
+
+
+def _mark_tasks(blocks: list[_Block], lines: list[Line], has_clause) -> None:
+    """Which blocks are tasks.
+
+    Item styles (1., 第X条) always are. A heading is a task when it has no
+    numbered children and carries work (`_strong`), or when its siblings
+    (same parent, same style) do: a 若干措施 whose every measure is
+    `一、title` + paragraph, some with clauses, or a short one-sentence
+    measure among long ones. A bare heading with a body and no such sibling
+    (`一、总体要求`) stays a section only, as does a list of short entries.
+    """
+    for block in blocks:
+        block.is_task = not block.style.heading
+    leaves = [b for b in blocks if b.style.heading and b.children == 0]
+    strong = {id(b) for b in leaves if _strong(b, lines, has_clause)}
+    siblings: dict[tuple[int, int], list[_Block]] = {}
+    for b in leaves:
+        siblings.setdefault((id(b.parent), b.style.rank), []).append(b)
+    for group in siblings.values():
+        # Lead sentences with a body are measures when the siblings are written so too, not a
+        # list of entries ending in ； with one closing 。.
+        if all(id(b) in strong or _lead_sentence(b) for b in group):
+            strong |= {id(b) for b in group if b.body and _lead_sentence(b)}
+    for b in leaves:
+        if id(b) in strong:
+            b.is_task = True
+        elif any(id(s) in strong for s in siblings[(id(b.parent), b.style.rank)]):
+            b.is_task = True  # a short measure among measures: （四）…免征增值税。
+
+
+def _build_item(lines: list[Line], block: _Block, part: str, page_starts: list[int]) -> Item:
+    span = make_span(lines, block.first, block.last, page_starts)
+    raw = _text(lines, block.first, block.last)
+    own = [block.rest] + [lines[k].text for k in range(block.first + 1, block.own_last + 1)]
+    paragraphs = [clean_text("\n".join(own))]
+    paragraphs += [clean_text(_text(lines, a, b)) for a, b in block.body]
+    if block.section is not None:
+        key, section_key = block.section.key, block.section.key
+    else:
+        section_key = block.section_key
+        key = f"{section_key or part}/{block.number}"
     return Item(
-        key=f"{it.section_key or part}/{it.number}",
+        key=key,
         part=part,
-        section_key=it.section_key,
-        number=it.number,
-        label=it.label,
-        text=text,
+        section_key=section_key,
+        number=block.number,
+        label=block.label,
+        text="\n".join(p for p in paragraphs if p),
         raw_text=raw,
-        marks=it.marks,
+        marks=block.marks,
         span=span,
     )
 
@@ -319,5 +505,5 @@ def parse_tables(
 
 def _category_name(cell: str) -> str:
     """`二、实施青少年…` → `实施青少年…` (the numeral is the category's order, not its name)."""
-    m = HEADING_PATTERNS[0][1].match(compact(cell))
+    m = STYLES[3].pattern.match(compact(cell))
     return compact(m.group("rest")) if m else compact(cell)

@@ -111,9 +111,16 @@ def content_hash(data: bytes) -> str:
 
 
 def parse_bytes(
-    path: Path, data: bytes, source_path: str | None = None, dictionary: UnitDictionary | None = None
+    path: Path,
+    data: bytes,
+    source_path: str | None = None,
+    dictionary: UnitDictionary | None = None,
+    first_listed_leads: bool = False,
 ) -> Document:
-    """Parse a file's content into a Document (no database)."""
+    """Parse a file's content into a Document (no database).
+
+    `first_listed_leads`: the first unit of a plain list leads (a convention of the issuing system).
+    """
     source = read_bytes(path, data)
     if len(source.text) > MAX_TEXT_CHARS:
         raise ReadError(
@@ -121,7 +128,11 @@ def parse_bytes(
             "is it several documents in one? split it"
         )
     return extract_document(
-        source, source_path=source_path or display_path(path), content_hash=content_hash(data), dictionary=dictionary
+        source,
+        source_path=source_path or display_path(path),
+        content_hash=content_hash(data),
+        dictionary=dictionary,
+        first_listed_leads=first_listed_leads,
     )
 
 
@@ -138,11 +149,11 @@ def _read(path: Path) -> bytes:
         raise ReadError(f"cannot read the file: {exc.strerror or exc}; check it exists and is readable") from exc
 
 
-def parse_file(path: str | Path, source_path: str | None = None) -> Document:
+def parse_file(path: str | Path, source_path: str | None = None, *, first_listed_leads: bool = False) -> Document:
     """Parse one notice file into a Document (no database)."""
     path = Path(path)
     try:
-        return parse_bytes(path, _read(path), source_path)
+        return parse_bytes(path, _read(path), source_path, first_listed_leads=first_listed_leads)
     except NoticeError as exc:
         exc.path = exc.path or str(path)
         raise
@@ -170,9 +181,10 @@ class Failed:
 
 _worker_dictionary: UnitDictionary | None = None
 _worker_strict = False
+_worker_first_listed_leads = False
 
 
-def _init_worker(dictionary: UnitDictionary, strict: bool, main_pid: int) -> None:
+def _init_worker(dictionary: UnitDictionary, strict: bool, first_listed_leads: bool, main_pid: int) -> None:
     """Set up a worker process: the dictionary once, Ctrl-C left to the main process.
 
     A worker also ends when the main process is gone (killed with SIGKILL,
@@ -183,17 +195,17 @@ def _init_worker(dictionary: UnitDictionary, strict: bool, main_pid: int) -> Non
     # should get a core at once, not a third of two. Workers yield to it.
     if hasattr(os, "nice"):
         os.nice(WORKER_NICENESS)
-    _configure(dictionary, strict)
+    _configure(dictionary, strict, first_listed_leads)
     # What exists now (modules, the dictionary) lives as long as the worker:
     # frozen, it is not traversed again by every garbage collection.
     gc.freeze()
     threading.Thread(target=_exit_with, args=(main_pid,), daemon=True).start()
 
 
-def _configure(dictionary: UnitDictionary, strict: bool) -> None:
+def _configure(dictionary: UnitDictionary, strict: bool, first_listed_leads: bool = False) -> None:
     """What _parse_one reads: set in each worker, or here when parsing in this process."""
-    global _worker_dictionary, _worker_strict
-    _worker_dictionary, _worker_strict = dictionary, strict
+    global _worker_dictionary, _worker_strict, _worker_first_listed_leads
+    _worker_dictionary, _worker_strict, _worker_first_listed_leads = dictionary, strict, first_listed_leads
 
 
 try:
@@ -232,7 +244,7 @@ def _parse_one(path: Path, shown: str) -> Parsed | Failed:
     try:
         data = _read(path)
         stage = "extract"
-        doc = parse_bytes(path, data, shown, _worker_dictionary)
+        doc = parse_bytes(path, data, shown, _worker_dictionary, _worker_first_listed_leads)
         if _worker_strict and doc.warnings:
             details = "; ".join(f"{w.field}: {w.message}" for w in doc.warnings[:5])
             return Failed(shown, "extract", "StrictWarning", f"--strict: {len(doc.warnings)} warning(s): {details}")
@@ -313,6 +325,7 @@ def ingest(
     glob: str | None = None,
     strict: bool = False,
     dictionary: UnitDictionary | None = None,
+    first_listed_leads: bool = False,
     on_file: Callable[[FileOutcome], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> IngestReport:
@@ -322,7 +335,9 @@ def ingest(
     in this process). `on_start(total)` and `on_file(outcome)` let a caller
     show progress. `dictionary` defaults to the shipped unit dictionary; it
     is also written to the units and unit_aliases tables. `strict` turns
-    any parse warning into a failure of that file.
+    any parse warning into a failure of that file. `first_listed_leads`
+    reads the first unit of every plain list as its lead (files already
+    stored are re-read only with `force`).
     On Ctrl-C the documents already parsed are written, the run is closed,
     and KeyboardInterrupt propagates; re-running the command resumes.
     A script that calls this with workers > 1 needs the usual
@@ -358,7 +373,7 @@ def ingest(
             done(FileOutcome(shown, "skipped", message=message))
         writer = _Writer(store, run_id, done)
         try:
-            _run(files, store, writer, workers, force, strict, dictionary, done)
+            _run(files, store, writer, workers, force, (strict, first_listed_leads), dictionary, done)
         except KeyboardInterrupt:
             report.interrupted = True
             writer.flush()  # what is parsed is complete: keep it
@@ -424,7 +439,8 @@ class _Writer:
             return None
 
 
-def _run(files, store, writer, workers, force, strict, dictionary, done) -> None:
+def _run(files, store, writer, workers, force, options, dictionary, done) -> None:
+    strict, first_listed_leads = options
     current = store.current_versions()
 
     def changed() -> Iterator[tuple[Path, str]]:
@@ -444,7 +460,7 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
 
     todo = changed()
     if workers == 1:
-        _configure(dictionary, strict)
+        _configure(dictionary, strict, first_listed_leads)
         for path, shown in todo:
             writer.add(_parse_one(path, shown))
         return
@@ -460,7 +476,7 @@ def _run(files, store, writer, workers, force, strict, dictionary, done) -> None
         workers,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(dictionary, strict, os.getpid()),
+        initargs=(dictionary, strict, first_listed_leads, os.getpid()),
         max_tasks_per_child=TASKS_PER_WORKER,
     ) as pool:
         in_flight: set[futures.Future] = set()

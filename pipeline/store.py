@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import os
 import operator
 from dataclasses import dataclass
@@ -20,10 +21,9 @@ import duckdb
 
 from extractors.dictionary import UnitDictionary
 from extractors.normalize import resolve_mentions, units_built_by_rules
-from extractors.units import mentions_from_list
 from pipeline.errors import StoreError
 from extractors.tokens import item_words, query_terms, search_words
-from schemas import Document
+from schemas import Document, UnitMention
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,12 @@ TABLES: dict[str, list[Column]] = {
         _c("warning_count", "INTEGER", "警告数 / warnings raised while parsing"),
         _c("run_id", "INTEGER", "导入批次 / ingest run that wrote this version"),
         _c("ingested_at", "TIMESTAMP", "导入时间 / when this version was written"),
+        _c(
+            "first_listed_leads",
+            "VARCHAR",
+            "首列牵头 / the first unit of a plain list leads: note (the notice says so, 列第一位者为牵头单位), "
+            "option (--first-listed-leads), empty: a plain list names no lead",
+        ),
     ],
     # Issuers in their own table: a document row is updated in place on
     # --force, and DuckDB cannot update a LIST column of a row other tables reference.
@@ -87,7 +93,7 @@ TABLES: dict[str, list[Column]] = {
         _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
         _c("section_key", "VARCHAR NOT NULL", "章节键 / part and heading numbers, e.g. 附件1/2.3"),
         _c("part", "VARCHAR NOT NULL", "部分 / 正文 or an attachment label"),
-        _c("level", "INTEGER NOT NULL", "层级 / 1 一、 2 （一） 3 1. 4 （1）"),
+        _c("level", "INTEGER NOT NULL", "层级 / depth in the heading tree, 1 top (第一章 or 一、), 2 below it …"),
         _c("number", "INTEGER NOT NULL", "序号 / number of the heading"),
         _c("label", "VARCHAR", "编号原文 / numeral as written"),
         _c("title", "VARCHAR", "标题 / heading text"),
@@ -121,11 +127,18 @@ TABLES: dict[str, list[Column]] = {
         _c("item_key", "VARCHAR NOT NULL", "条目键 / item"),
         _c("position", "INTEGER NOT NULL", "位次 / order in the unit list, 1 first"),
         _c("raw_text", "VARCHAR NOT NULL", "单位原文 / unit name as written"),
-        _c("role", "VARCHAR NOT NULL", "角色 / lead 牵头, responsible 负责, cooperating 配合, participant 参与"),
+        _c(
+            "role",
+            "VARCHAR NOT NULL",
+            "角色 / lead 牵头, responsible 负责 (or a plain list), cooperating 配合, participant 参与, guiding 指导",
+        ),
         _c("is_collective", "BOOLEAN NOT NULL", "集体指称 / 各成员单位, 各区 …"),
         _c("canonical_name", "VARCHAR", "规范名称 / canonical unit, if resolved"),
         _c("resolution", "VARCHAR NOT NULL", "解析方式 / exact, alias, jurisdiction_rule, fuzzy, collective, unresolved"),
         _c("split_from", "VARCHAR", "拆分来源 / run-together text this name was cut from"),
+        _c("read_as", "VARCHAR", "按上下文读作 / name as read in context (省公安厅、发展改革委 → 省发展改革委)"),
+        _c("implied", "BOOLEAN", "隐含 / assigned by an earlier note (以下均需…落实，不再一一列出), not written at the task"),
+        _c("paragraph", "INTEGER", "段落 / paragraph of the item text whose clause names the unit, 1 first"),
     ],
     "item_tokens": [
         _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
@@ -265,7 +278,7 @@ MACROS = {
 
 # Version of the database layout (not of the JSON documents). Bump it with a
 # migration in _MIGRATIONS when a table, view or macro changes.
-STORE_VERSION = 2
+STORE_VERSION = 3
 
 
 def document_id(source_path: str, content_hash: str) -> str:
@@ -421,23 +434,40 @@ class Store:
             raise
 
     def renormalize(self, dictionary: UnitDictionary) -> dict[str, int]:
-        """Re-read every stored unit list with `dictionary`, without the source files.
+        """Resolve every stored unit mention again with `dictionary`, without the source files.
 
-        Mentions are rebuilt from items.units_text and items.jurisdiction, so a
-        dictionary entry that makes a run-together name splittable applies too.
-        Returns counts of mentions before and after, and of unresolved ones.
+        Each item's mentions are taken as read (names, roles, implied units;
+        a name split before is joined again) and resolved in the item's
+        jurisdiction, so a dictionary entry that makes a run-together name
+        splittable applies too. Returns counts of mentions before and after,
+        and of unresolved ones.
         """
         con = self.con
-        items = con.execute(
-            "SELECT i.document_id, i.item_key, i.units_text, i.jurisdiction FROM items i "
-            "JOIN documents d USING (document_id) WHERE d.is_current AND i.units_text IS NOT NULL "
-            "ORDER BY i.document_id, i.item_key"
+        stored = con.execute(
+            "SELECT m.document_id, m.item_key, i.jurisdiction, m.position, m.raw_text, m.role, m.is_collective, "
+            "m.split_from, m.read_as, coalesce(m.implied, false), m.paragraph "
+            "FROM unit_mentions m JOIN items i USING (document_id, item_key) JOIN documents d USING (document_id) "
+            "WHERE d.is_current ORDER BY m.document_id, m.item_key, m.position"
         ).fetchall()
         before = con.execute("SELECT count(*) FROM unit_mentions").fetchone()[0]
         rows = []
         resolved = []
-        for doc_id, item_key, units_text, jurisdiction in items:
-            mentions, _ = mentions_from_list(units_text)
+        for (doc_id, item_key, jurisdiction), group in itertools.groupby(stored, key=lambda r: r[:3]):
+            mentions: list[UnitMention] = []
+            for *_, position, raw, role, collective, split_from, read_as, implied, paragraph in group:
+                if split_from and mentions and mentions[-1].raw_text == split_from:
+                    continue  # the other pieces of a name split before: split again below
+                mentions.append(
+                    UnitMention(
+                        position=len(mentions) + 1,
+                        raw_text=split_from or raw,
+                        role=role,
+                        is_collective=collective,
+                        read_as=read_as,
+                        implied=implied,
+                        paragraph=paragraph,
+                    )
+                )
             for m in resolve_mentions(mentions, jurisdiction, dictionary):
                 rows.append(_mention_row(m, item_key, doc_id))
                 resolved.append((m, jurisdiction))
@@ -643,7 +673,25 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
     _create_views(con)
 
 
-_MIGRATIONS = {1: _migrate_1_to_2}
+def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 3 records how roles were read (documents.first_listed_leads) and, per mention,
+    the name read in context, implied units and the paragraph (re-ingest with --force to fill them)."""
+    for table, column in [
+        ("documents", "first_listed_leads"),
+        ("unit_mentions", "read_as"),
+        ("unit_mentions", "implied"),
+        ("unit_mentions", "paragraph"),
+    ]:
+        type_ = next(c.type for c in TABLES[table] if c.name == column)
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {type_}")
+        con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_sql_string(_comment(table, column))}")
+    con.execute("UPDATE unit_mentions SET implied = false")
+    for table, column in [("sections", "level"), ("unit_mentions", "role")]:
+        con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_sql_string(_comment(table, column))}")
+    _create_views(con)
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def _comment(table: str, column: str) -> str:
@@ -770,6 +818,7 @@ def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:
         "warning_count": len(doc.warnings),
         "run_id": run_id,
         "ingested_at": _now(),
+        "first_listed_leads": doc.first_listed_leads,
     }
 
 
@@ -836,4 +885,7 @@ def _mention_row(m, item_key: str, doc_id: str) -> dict[str, Any]:
         "canonical_name": m.canonical_name,
         "resolution": m.resolution,
         "split_from": m.split_from,
+        "read_as": m.read_as,
+        "implied": m.implied,
+        "paragraph": m.paragraph,
     }

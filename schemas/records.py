@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SourceFormat = Literal["txt", "pdf", "docx"]
 
@@ -58,11 +58,14 @@ class SourceText(_Record):
 
 
 class DocNumber(_Record):
-    """发文字号: issuing-organ code, year and serial, e.g. 京纲要办发〔2023〕2号."""
+    """发文字号: issuing-organ code, year and serial, e.g. 京纲要办发〔2023〕2号.
+
+    A government order (令) is numbered without a year: 北京市人民政府令第307号.
+    """
 
     raw: str
     organ_code: str
-    year: int
+    year: int | None
     serial: int
 
 
@@ -107,30 +110,43 @@ class Section(_Record):
     span: Span
 
 
-Role = Literal["lead", "participant", "responsible", "cooperating"]
+Role = Literal["lead", "participant", "responsible", "cooperating", "guiding"]
 Resolution = Literal["exact", "alias", "jurisdiction_rule", "fuzzy", "collective", "unresolved"]
 
 
 class UnitMention(_Record):
-    """One responsible unit named in an item's unit list (责任单位).
+    """One responsible unit named in a task's responsibility clause (责任单位).
 
-    `role`: lead (牵头, or first listed), responsible (负责), cooperating (配合),
-    participant (参与 or listed after the lead).
+    `role`, from the clause's own words: lead (牵头), responsible (负责, or a
+    plain list that names no lead), cooperating (配合/协助), participant
+    (参与, or responsible beside a lead), guiding (指导). The first listed
+    leads only under the first-listed convention (`Document.first_listed_leads`).
     """
 
-    position: int  # 1-based order in the list
+    position: int  # 1-based order among the task's mentions
     raw_text: str
     role: Role
     is_collective: bool = False  # 各成员单位, 各区 …
     canonical_name: str | None = None
     resolution: Resolution = "unresolved"
     split_from: str | None = None  # the run-together text it was cut from (市科委中关村管委会)
+    # The name as read in context, when the list's level carries over (省公安厅、发展改革委 → 省发展改革委).
+    read_as: str | None = None
+    # Not written at this task: a note earlier in the notice assigns it (以下均需各市、县人民政府落实，不再一一列出).
+    implied: bool = False
+    # 1-based paragraph of the task's text whose clause names it (a measure of several paragraphs).
+    paragraph: int | None = None
 
 
 class Item(_Record):
-    """A numbered task item, or a row of a task table.
+    """A task (measure): a numbered paragraph that carries work, or a row of a task table.
 
+    Tasks sit at whatever level the notice numbers them: `1.` items and
+    `第X条` articles, or headings (`一、` `（一）`) with body text. A heading
+    that is a task is also a `Section` with the same key, so the section tree
+    keeps its level, label and title; `section_key` is then its own key.
     Identity within a document is `key`: the section key plus the number.
+    `text` holds one line per paragraph of the task.
     `text` is clean (joined across line breaks, markup removed); `raw_text`
     is the exact source slice the item was read from.
     """
@@ -171,6 +187,9 @@ class Document(_Record):
     date_text: str | None = None
     recipients: str | None = None  # 主送机关
     forwarded: ForwardedDocument | None = None
+    # The first unit of a plain list leads: "note" when the notice says so (列第一位者为牵头单位),
+    # "option" when the analyst applied that convention (--first-listed-leads); None otherwise.
+    first_listed_leads: Literal["note", "option"] | None = None
     attachments: list[Attachment] = Field(default_factory=list)
     sections: list[Section] = Field(default_factory=list)
     items: list[Item] = Field(default_factory=list)

@@ -15,11 +15,10 @@ import duckdb
 import pytest
 
 from pipeline.ingest import ingest
-from tests.conftest import RAW, ROOT, SHARED
+from tests.conftest import RAW, ROOT, SEED_FILES, SHARED
 from tests.fixture_files import make_pdf, zip_bomb
 
 GENERATED = SHARED / "corpus" / "generated"
-SEED_FILES = sorted(RAW.glob("*.txt"))
 
 
 
@@ -121,15 +120,15 @@ def test_strict_mode_turns_warnings_into_failures(tmp_path):
     assert report.counts["failed"] == 1 and report.failures[0].message.startswith("--strict:")
 
 
-def test_glob_selects_files(tmp_path):
-    report = ingest([RAW], tmp_path / "x.duckdb", workers=1, glob="00[12]_*")
+def test_glob_selects_files(tmp_path, seeds_dir):
+    report = ingest([seeds_dir], tmp_path / "x.duckdb", workers=1, glob="00[12]_*")
     assert report.counts["new"] == 2
 
 
-def test_one_and_two_workers_give_the_same_database(tmp_path):
+def test_one_and_two_workers_give_the_same_database(tmp_path, seeds_dir):
     one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
-    ingest([RAW], one, workers=1)
-    ingest([RAW], two, workers=2)
+    ingest([seeds_dir], one, workers=1)
+    ingest([seeds_dir], two, workers=2)
     assert fingerprint(one) == fingerprint(two)
 
 

@@ -29,27 +29,27 @@ def run(*args: str):
     return runner.invoke(app, list(args))
 
 
-def test_ingest_twice_leaves_the_same_rows(tmp_path):
+def test_ingest_twice_leaves_the_same_rows(tmp_path, seeds_dir):
     db = tmp_path / "x.duckdb"
-    first = run("ingest", str(RAW), "--db", str(db), "--json")
+    first = run("ingest", str(seeds_dir), "--db", str(db), "--json")
     assert first.exit_code == 0, first.output
     summary = json.loads(first.stdout)
     assert summary["files"]["new"] == 5
     after_first = counts(db)
     assert after_first["documents"] == 5
-    assert after_first["items"] == 67 + 42 + 22 + 59 + 261 + 18
-    second = run("ingest", str(RAW), "--db", str(db), "--json")
+    assert after_first["items"] == 67 + 42 + 22 + 59 + 261 + 21
+    second = run("ingest", str(seeds_dir), "--db", str(db), "--json")
     assert second.exit_code == 0
     assert json.loads(second.stdout)["files"] == {"new": 0, "unchanged": 5, "replaced": 0, "failed": 0, "skipped": 0}
     assert counts(db) == after_first
-    forced = run("ingest", str(RAW), "--db", str(db), "--force", "--json")
+    forced = run("ingest", str(seeds_dir), "--db", str(db), "--force", "--json")
     assert forced.exit_code == 0
     assert counts(db) == after_first
 
 
-def test_a_changed_file_replaces_exactly_its_document(tmp_path):
+def test_a_changed_file_replaces_exactly_its_document(tmp_path, seeds_dir):
     folder = tmp_path / "notices"
-    shutil.copytree(RAW, folder)
+    shutil.copytree(seeds_dir, folder)
     db = tmp_path / "x.duckdb"
     assert run("ingest", str(folder), "--db", str(db)).exit_code == 0
     with duckdb.connect(str(db), read_only=True) as con:
@@ -123,9 +123,9 @@ def test_parse_prints_deterministic_json():
     assert not Path(doc["source_path"]).is_absolute()
 
 
-def test_locked_database_is_one_line_error(tmp_path):
+def test_locked_database_is_one_line_error(tmp_path, seeds_dir):
     db = tmp_path / "x.duckdb"
-    assert run("ingest", str(RAW), "--db", str(db)).exit_code == 0
+    assert run("ingest", str(seeds_dir), "--db", str(db)).exit_code == 0
     holder = subprocess.Popen(
         [sys.executable, "-c", f"import duckdb,sys,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE,
@@ -133,7 +133,7 @@ def test_locked_database_is_one_line_error(tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "ok"
-        result = run("ingest", str(RAW), "--db", str(db))
+        result = run("ingest", str(seeds_dir), "--db", str(db))
         assert result.exit_code == 2
         assert "open in another process" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1

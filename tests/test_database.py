@@ -55,7 +55,7 @@ def test_export_writes_every_table(seed_db, tmp_path, fmt):
     reader = {"parquet": "read_parquet", "csv": "read_csv_auto", "jsonl": "read_json_auto"}[fmt]
     with duckdb.connect() as con:
         items = con.execute(f"SELECT count(*) FROM {reader}('{out / ('items.' + fmt)}')").fetchone()[0]
-    assert items == 469
+    assert items == 472
     if fmt == "jsonl":
         first = json.loads((out / "unit_mentions.jsonl").read_text(encoding="utf-8").splitlines()[0])
         assert {"raw_text", "role", "canonical_name", "resolution"} <= first.keys()
@@ -92,9 +92,43 @@ def test_every_canonical_unit_has_a_units_row(seed_db):
     assert rule_built == ("municipal", "government", "北京市")
 
 
-def test_a_version_1_database_is_migrated_and_searchable(seed_db, tmp_path):
-    db = tmp_path / "old.duckdb"
-    shutil.copy(seed_db, db)
+# The columns version 3 added: a version 2 file is made without them.
+VERSION_3_COLUMNS = {("documents", "first_listed_leads"), ("unit_mentions", "read_as"),
+                     ("unit_mentions", "implied"), ("unit_mentions", "paragraph")}
+
+
+@pytest.fixture
+def version_2_db(seeds_dir, tmp_path, monkeypatch):
+    """The seeds as version 2 wrote them (DuckDB cannot drop a column of a table other tables reference)."""
+    import pipeline.store as store_module
+    from pipeline.ingest import ingest
+
+    old = {t: [c for c in cols if (t, c.name) not in VERSION_3_COLUMNS] for t, cols in TABLES.items()}
+    monkeypatch.setattr(store_module, "TABLES", old)
+    monkeypatch.setattr(store_module, "STORE_VERSION", 2)
+    db = tmp_path / "v2.duckdb"
+    assert ingest([seeds_dir], db, workers=1).exit_code == 0
+    monkeypatch.undo()
+    return db
+
+
+def test_a_version_2_database_gains_the_role_columns(version_2_db):
+    with Store.open(version_2_db) as store:
+        con = store.con
+        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        columns = {(t, c) for t, c in con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall()}
+        implied = con.execute("SELECT DISTINCT implied FROM unit_mentions").fetchall()
+        comment = con.execute(
+            "SELECT comment FROM duckdb_columns() WHERE table_name = 'unit_mentions' AND column_name = 'role'"
+        ).fetchone()[0]
+    assert int(version) == STORE_VERSION == 3
+    assert VERSION_3_COLUMNS <= columns
+    assert implied == [(False,)]
+    assert "guiding" in comment
+
+
+def test_a_version_1_database_is_migrated_and_searchable(version_2_db):
+    db = version_2_db
     # Make it what version 1 wrote: no search table, macro or words, no units.source.
     with duckdb.connect(str(db)) as con:
         con.execute("DROP MACRO TABLE search_items")

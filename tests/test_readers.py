@@ -16,12 +16,13 @@ from pipeline.errors import ReadError
 from pipeline.ingest import parse_bytes, parse_file
 from pipeline.readers import read_bytes
 from pipeline.readers.docx import chinese_numeral, format_number
+from tests.conftest import SEED_FILES
 from tests.fixture_files import make_pdf, ruled_table, text_at, zip_bomb
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT.parent / "shared" / "corpus" / "generated"
 REAL = ROOT.parent / "shared" / "corpus" / "real"
-SEEDS = sorted(p.stem for p in (ROOT / "data" / "raw").glob("*.txt"))
+SEEDS = sorted(p.stem for p in SEED_FILES)
 
 FIXTURES = ROOT / "tests" / "fixtures" / "renderings"
 

@@ -106,9 +106,15 @@ def test_004_numbering_restarts_per_section():
     assert doc.doc_number is None
     assert doc.title == "中国科协办公厅关于印发《中国科协学习宣传贯彻〈关于新时代进一步加强科学技术普及工作的意见〉工作方案》的通知"
     assert heading_counts(doc) == {1: 5, 2: 16}
-    assert len(doc.items) == 18
-    assert Counter(i.section_key for i in doc.items) == {"附件/4.1": 4, "附件/4.2": 7, "附件/4.3": 4, "附件/4.4": 3}
-    assert len({i.key for i in doc.items}) == 18  # identity: section path + number
+    # The 1. items of 四, and 五's three measures written inline (（一）加强组织领导。各级科协…);
+    # the bare headings of 二 and 三 with plain paragraphs under them stay sections.
+    assert len(doc.items) == 21
+    assert Counter(i.section_key for i in doc.items) == {
+        "附件/4.1": 4, "附件/4.2": 7, "附件/4.3": 4, "附件/4.4": 3, "附件/5.1": 1, "附件/5.2": 1, "附件/5.3": 1,
+    }
+    assert len({i.key for i in doc.items}) == 21  # identity: section path + number
+    measure = next(i for i in doc.items if i.key == "附件/5.1")
+    assert (measure.label, measure.text[:7]) == ("（一）", "加强组织领导。")
     # The paragraph after the last item of 四(三)… is not part of that item.
     assert all("在做好以上重点工作的同时" not in i.text for i in doc.items)
     assert [s.title for s in doc.sections if s.key.startswith("附件/5.")] == ["加强组织领导", "做好统筹协调", "强化督促指导"]

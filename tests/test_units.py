@@ -83,18 +83,20 @@ def test_seed_000_roles():
         ("中国科协", "lead", False),
         ("各成员单位", "participant", True),
     ]
+    # A plain list names no lead: every unit is responsible, in the order written.
     m7 = items[7].responsible_units
     assert len(m7) == 9
-    assert (m7[0].raw_text, m7[0].role, m7[0].canonical_name) == ("中央宣传部", "lead", "中共中央宣传部")
-    assert all(m.role == "participant" for m in m7[1:])
+    assert (m7[0].raw_text, m7[0].role, m7[0].canonical_name) == ("中央宣传部", "responsible", "中共中央宣传部")
+    assert all(m.role == "responsible" for m in m7)
+    assert [m.position for m in m7] == list(range(1, 10))
 
 
 def test_run_together_names_are_split():
     rows = {i.number: i for i in seed("003").items if i.part == "附件2"}
     m127 = rows[127].responsible_units
     assert [(m.raw_text, m.role, m.split_from) for m in m127[:2]] == [
-        ("市科委", "lead", "市科委中关村管委会"),
-        ("中关村管委会", "participant", "市科委中关村管委会"),
+        ("市科委", "responsible", "市科委中关村管委会"),
+        ("中关村管委会", "responsible", "市科委中关村管委会"),
     ]
     item16 = next(i for i in seed("003").items if i.key == "附件1/2.4/16")
     names = [m.canonical_name for m in item16.responsible_units]
@@ -129,7 +131,10 @@ def test_unit_lists_with_brackets_inside_names():
     ms, tail = mentions_from_list("中国科协牵头，各成员单位参与")
     assert [(m.raw_text, m.role) for m in ms] == [("中国科协", "lead"), ("各成员单位", "participant")]
     ms, tail = mentions_from_list("省商务厅牵头，省发展改革委配合，各市、县人民政府负责")
-    assert [m.role for m in ms] == ["lead", "cooperating", "participant", "responsible"]
+    # 各市、县人民政府 is one collective; beside a lead, 负责 takes part.
+    assert [(m.raw_text, m.role) for m in ms] == [
+        ("省商务厅", "lead"), ("省发展改革委", "cooperating"), ("各市、县人民政府", "participant"),
+    ]
 
 
 def test_unknown_name_is_reported_then_resolved_by_renormalize(tmp_path):
@@ -163,9 +168,9 @@ def test_unknown_name_is_reported_then_resolved_by_renormalize(tmp_path):
     assert "市未来局" not in after.stdout
 
 
-def test_a_malformed_dictionary_is_a_one_line_error(tmp_path):
+def test_a_malformed_dictionary_is_a_one_line_error(tmp_path, seeds_dir):
     bad = tmp_path / "bad.tsv"
     bad.write_text("just one column without tabs\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["ingest", str(RAW), "--db", str(tmp_path / "x.duckdb"), "--dictionary", str(bad)])
+    result = CliRunner().invoke(app, ["ingest", str(seeds_dir), "--db", str(tmp_path / "x.duckdb"), "--dictionary", str(bad)])
     assert result.exit_code == 2
     assert "line 1" in result.stderr and str(bad) in result.stderr
