@@ -135,7 +135,9 @@ def rule_unit(name: str, place: Place | None) -> UnitEntry | None:
     if place.city and district and not name.startswith(("各", "市", "省")):
         # 平谷区 in a 北京市 notice; 埇桥区政府 → 宿州市埇桥区人民政府
         if district.group("organ"):
-            where = place.city + district.group("district")
+            # A district's government carries its city's name (宿州市埇桥区人民政府); a county's does not (闽侯县人民政府).
+            county = district.group("district")
+            where = county if county.endswith("县") else place.city + county
             return UnitEntry(where + "人民政府", "district", "government", where, note="built by a jurisdiction rule")
         return UnitEntry(f"{place.city}{name}", "district", "jurisdiction", place.city, note="built by a jurisdiction rule")
     return None

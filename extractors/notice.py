@@ -70,6 +70,12 @@ def _is_numbered(text: str) -> bool:
 
 
 _SITE_LINES = [regex.compile(p) for p in _RULES["site_line_patterns"]]
+_ANNOTATIONS = [regex.compile(p) for p in _RULES["annotation_patterns"]]
+
+
+def _is_annotation(text: str) -> bool:
+    """附注 such as （此件公开发布）."""
+    return any(p.match(compact(text)) for p in _ANNOTATIONS)
 
 
 def is_site_line(text: str) -> bool:
@@ -224,6 +230,10 @@ def _read_layout(lines: list[Line]) -> _Notice:
 
     enclosed_first = (date_index + 1) if date_index is not None else None
     enclosed_last = _before_imprint(lines, enclosed_first, first_marker - 1) if enclosed_first is not None else -1
+    while enclosed_first is not None and enclosed_first <= enclosed_last and (
+        lines[enclosed_first].blank or _is_annotation(lines[enclosed_first].text)
+    ):
+        enclosed_first += 1
     if enclosed_first is not None and any(not lines[i].blank for i in range(enclosed_first, enclosed_last + 1)):
         title, content_first = _attachment_title(lines, enclosed_first, enclosed_last)
         number = _note_number_for(title, notice.note)
@@ -394,7 +404,11 @@ def _before_imprint(lines: list[Line], first: int, last: int) -> int:
 
 
 def _attachment_title(lines: list[Line], first: int, last: int) -> tuple[str | None, int]:
-    """Title lines at the top of an attachment; returns (title, first content line)."""
+    """Title lines at the top of an attachment; returns (title, first content line).
+
+    A title may be set over lines with a blank between them; a line ending in
+    ：(购房人…需提供以下材料：) opens the content, it is not the title.
+    """
     i = first
     while i <= last and lines[i].blank:
         i += 1
@@ -402,17 +416,42 @@ def _attachment_title(lines: list[Line], first: int, last: int) -> tuple[str | N
     while i <= last and len(taken) < 3:
         text = lines[i].stripped
         if lines[i].blank:
+            if taken and not _title_complete(lines[taken[-1]].text) and _next_is_title_line(lines, i, last):
+                i += 1
+                continue
             if taken:
                 break
             i += 1
             continue
-        if len(compact(text)) > _MAX_TITLE or "。" in text or "\t" in lines[i].text or _is_numbered(text):
+        if (
+            len(compact(text)) > _MAX_TITLE
+            or "。" in text
+            or "\t" in lines[i].text
+            or _is_numbered(text)
+            or compact(text).endswith(("：", ":"))
+        ):
             break
         taken.append(i)
         i += 1
     if not taken:
         return None, first
     return compact("\n".join(lines[k].text for k in taken)), taken[-1] + 1
+
+
+def _title_complete(text: str) -> bool:
+    return fold(text).endswith(tuple(_RULES["title_endings"])) or compact(text).endswith(("）", ")"))
+
+
+def _next_is_title_line(lines: list[Line], i: int, last: int) -> bool:
+    j = i
+    while j <= last and lines[j].blank:
+        j += 1
+    if j > last:
+        return False
+    text = compact(lines[j].text)
+    return len(text) <= _MAX_TITLE and "。" not in text and "，" not in text and not _is_numbered(text) and (
+        _title_complete(text)
+    )
 
 
 def _note_number_for(title: str | None, note: list[tuple[int | None, str]]) -> int | None:

@@ -184,13 +184,14 @@ class PartStructure:
     table_lines: set[int] = field(default_factory=set)
 
 
-def _paragraphs(lines: list[Line], first: int, last: int, skip: set[int]) -> list[tuple[int, int]]:
-    """Plain paragraphs in lines[first..last]: a line, joined with the next when cut mid-sentence."""
+def _paragraphs(lines: list[Line], first: int, last: int, skip: set[int], has_clause) -> list[tuple[int, int]]:
+    """Plain paragraphs in lines[first..last]: a line, joined with the next when cut mid-sentence
+    (a clause line such as `责任单位：市财政局` ends its paragraph without a stop)."""
     out: list[tuple[int, int]] = []
     for i in range(first, last + 1):
         if lines[i].blank or i in skip:
             continue
-        if out and not ends_sentence(lines[out[-1][1]].text):
+        if out and not ends_sentence(lines[out[-1][1]].text) and not has_clause(lines[out[-1][1]].text):
             out[-1] = (out[-1][0], i)
         else:
             out.append((i, i))
@@ -305,7 +306,7 @@ def parse_part(
 
     for index, block in enumerate(blocks):
         plain = plain_after.get(index, [])
-        paragraphs = _paragraphs(lines, plain[0], plain[-1], result.table_lines) if plain else []
+        paragraphs = _paragraphs(lines, plain[0], plain[-1], result.table_lines, has_clause) if plain else []
         block.body = _body_of(block, paragraphs, lines, is_last=index == len(blocks) - 1, has_clause=has_clause)
     _mark_tasks(blocks, lines, has_clause)
 
@@ -335,11 +336,18 @@ def _body_of(block: _Block, paragraphs: list[tuple[int, int]], lines: list[Line]
         return []
     takes_all = (block.style.heading and _bare(block)) or block.style.owns_paragraphs
     if is_last:
-        # The first paragraph under a bare title is its body, whatever it says.
-        start = 1 if takes_all else 0
-        closing = next((k for k in range(start, len(paragraphs)) if _is_closing(_text(lines, *paragraphs[k]))), None)
-        if closing is not None:
-            paragraphs = paragraphs[:closing]
+        with_clause = [k for k, p in enumerate(paragraphs) if has_clause(_text(lines, *p))]
+        if with_clause:
+            # The last measure ends with its clause: what follows closes the notice.
+            paragraphs = paragraphs[: with_clause[-1] + 1]
+        else:
+            # The first paragraph under a bare title is its body, whatever it says.
+            start = 1 if takes_all else 0
+            closing = next(
+                (k for k in range(start, len(paragraphs)) if _is_closing(_text(lines, *paragraphs[k]))), None
+            )
+            if closing is not None:
+                paragraphs = paragraphs[:closing]
     if takes_all:
         return paragraphs
     # An item keeps the sub-points numbered inside it ((1) (2)) and the paragraphs up to its last clause.

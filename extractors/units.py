@@ -215,6 +215,7 @@ def read_clause(text: str, *, first_listed_leads: bool = False) -> ClauseReading
         return None if not notes else ClauseReading(notes=notes)
 
     roles = [role for _, role in named]
+    shared = _shared_suffixes([name for name, _ in named])
     if first_listed_leads and set(roles) <= {None, "responsible"}:
         roles[0] = "lead"
     has_lead = "lead" in roles
@@ -225,11 +226,11 @@ def read_clause(text: str, *, first_listed_leads: bool = False) -> ClauseReading
         if has_lead and role == "responsible":
             role = "participant"
         collective = is_collective(name)
-        read_as = None
+        read_as = shared.get(position - 1)
         level = _LEVEL_PREFIX_RE.match(name)
         if level is not None:
             prefix = level.group(0)
-        elif prefix and not collective:
+        elif prefix and not collective and read_as is None:
             read_as = prefix + name  # 省公安厅、发展改革委: the second is the province's too
         mentions.append(
             UnitMention(
@@ -242,6 +243,24 @@ def read_clause(text: str, *, first_listed_leads: bool = False) -> ClauseReading
             )
         )
     return ClauseReading(mentions, tails[0] if tails else None, notes)
+
+
+_PLACE_ONLY_RE = regex.compile(r"^\p{Han}{1,4}[区县市旗]$")
+_PLACE_ORGAN_RE = regex.compile(r"^\p{Han}{1,4}[区县市旗](?P<organ>人民政府|政府)$")
+
+
+def _shared_suffixes(names: list[str]) -> dict[int, str]:
+    """马尾区、闽侯县人民政府: places listed before a place's government share its organ word."""
+    out: dict[int, str] = {}
+    for k in range(len(names) - 1, -1, -1):
+        m = _PLACE_ORGAN_RE.match(names[k])
+        if m is None:
+            continue
+        j = k - 1
+        while j >= 0 and _PLACE_ONLY_RE.match(names[j]) and j not in out:
+            out[j] = names[j] + m.group("organ")
+            j -= 1
+    return out
 
 
 def _closing_bracket(text: str, open_at: int) -> int | None:
