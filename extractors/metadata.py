@@ -37,9 +37,12 @@ def find_doc_numbers(text: str) -> list[DocNumber]:
 
 
 def _bracketed(m: regex.Match) -> DocNumber:
-    return DocNumber(
-        raw=compact(m.group(0)), organ_code=m.group("organ"), year=int(m.group("year")), serial=int(m.group("serial"))
-    )
+    raw, organ = compact(m.group(0)), m.group("organ")
+    if "文件" in organ:
+        # 东莞市住房公积金管理委员会文件东公积金委〔2023〕2号: the banner printed on the same line.
+        cut = organ.rindex("文件") + len("文件")
+        raw, organ = raw[raw.index(organ[cut:]) :] if organ[cut:] else raw, organ[cut:] or organ
+    return DocNumber(raw=raw, organ_code=organ, year=int(m.group("year")), serial=int(m.group("serial")))
 
 
 def _order(m: regex.Match) -> DocNumber:

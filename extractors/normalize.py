@@ -26,6 +26,8 @@ _LOCAL_RULES: list[dict] = _RULES["local_rules"]
 _TYPES = {key: set(_RULES[key]) for key in ("local_unit_types", "party_unit_types")}
 _VERTICAL: dict[str, str] = _RULES["vertical_types"]
 _BRANCHES: list[tuple[str, str]] = sorted(_RULES["branch_prefixes"].items(), key=lambda kv: len(kv[0]), reverse=True)
+_SUFFIX_BRANCHES: list[tuple[str, str]] = sorted(_RULES["suffix_branches"].items(), key=lambda kv: len(kv[0]), reverse=True)
+_BRANCH_PLACE_RE = regex.compile(r"^\p{Han}{2,6}$")
 _DISTRICT_RE = regex.compile(r"^(?P<district>\p{Han}{1,4}[区县])(?P<organ>(?:人民)?政府)?$")
 _MIN_PIECE = 2
 
@@ -81,9 +83,10 @@ def _where(place: Place, level: str, prefix: str) -> str | None:
         return place.city
     if level == "province":
         return place.province
-    # 区X only in a district's notice, 县X only in a county's.
+    # 区X only in a district's notice, 县X only in a county's (区委X, 团县委 alike).
     county = place.county
-    return county if county and county.endswith(prefix[-1]) else None
+    level = next((c for c in prefix if c in "区县"), "")
+    return county if county and level and county.endswith(level) else None
 
 
 def rule_unit(name: str, place: Place | None) -> UnitEntry | None:
@@ -97,6 +100,11 @@ def rule_unit(name: str, place: Place | None) -> UnitEntry | None:
         if name.startswith(short) and len(name) > len(short) + 1:
             # 人民银行宿州市中心支行 → 中国人民银行宿州市中心支行; a branch named in full stays as written.
             return UnitEntry(full + name[len(short) :], "branch", "government", None, note="built by a naming rule")
+    for suffix, template in _SUFFIX_BRANCHES:
+        where = name[: -len(suffix)]
+        if name.endswith(suffix) and _BRANCH_PLACE_RE.match(where) and not where.startswith(("市", "省", "各")):
+            # 大连银保监局 → 中国银行保险监督管理委员会大连监管局
+            return UnitEntry(template.format(place=where), "branch", "government", None, note="built by a naming rule")
     if place is None or place.is_national:
         return None
     for rule in _LOCAL_RULES:

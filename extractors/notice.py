@@ -49,7 +49,7 @@ IMPRINT_RE = regex.compile(
 )
 PROXY_SEAL_RE = regex.compile(r"^[（(](?P<organ>.+?)" + _RULES["proxy_seal_suffix"] + r"[）)]$")
 _TITLE_START_RE = regex.compile(r"关于|^转发|^印发")
-_TITLE_ISSUER_RE = regex.compile(r"^(?P<organ>[\p{Han}（）()]{4,60}?)关于")
+_TITLE_ISSUER_RE = regex.compile(r"^(?P<organ>[\p{Han}（）()]{4,60}?)(?:关于|转发|印发)")
 _ORGAN_NAME_RE = regex.compile(r"^[\p{Han}（）()]{2,60}$")
 _MAX_TITLE = _RULES["max_title_line_chars"]
 # An opening paragraph that ends in ： (为…，现提出如下措施：) is not a list of recipients.
@@ -70,6 +70,12 @@ def _is_numbered(text: str) -> bool:
 
 
 _SITE_LINES = [regex.compile(p) for p in _RULES["site_line_patterns"]]
+_PERSON_SIGNATURE_RE = regex.compile(
+    "^(?:" + "|".join(map(regex.escape, _RULES["person_signature_titles"])) + r")\p{Han}{2,4}$"
+)
+# 中华人民共和国国务院令 / 第707号 at the head of an order.
+_ORDER_BANNER_RE = regex.compile(r"^(?P<organ>\p{Han}{2,30}?)令$")
+_ORDER_SERIAL_RE = regex.compile(r"^第\d{1,5}号$")
 _ANNOTATIONS = [regex.compile(p) for p in _RULES["annotation_patterns"]]
 
 
@@ -170,7 +176,8 @@ def _read_jurisdiction(doc: Document, lines: list[Line], text: str) -> str | Non
     """
     found = jurisdiction_of(doc.issuers, doc.doc_number)
     if found is None and doc.title:
-        found = jurisdiction_of(_title_organs(doc.title), None)
+        # The title's organ (…关于…), else the place a title opens with (宿州市进一步促进…若干措施).
+        found = jurisdiction_of(_title_organs(doc.title), None) or jurisdiction_of([doc.title], None)
     if found is None:
         sources = [m.group("organ") for line in lines[:40] if (m := _SOURCE_LINE_RE.match(line.stripped))]
         found = jurisdiction_of(sources, None)
@@ -248,6 +255,9 @@ def _read_layout(lines: list[Line]) -> _Notice:
         label = f"附件{number}" if number is not None else "附件"
         notice.parts.append(_Part(label, number, content_first, last, title, marker=i))
 
+    for part in notice.parts:
+        while part.last > part.first and lines[part.last].blank:
+            part.last -= 1
     # Part labels key every section and item: keep them unique.
     seen: dict[str, int] = {}
     for part in notice.parts:
@@ -311,6 +321,10 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
             continue
         candidates.append(i)
     start = next((k for k, i in enumerate(candidates) if _TITLE_START_RE.search(compact(lines[i].text))), 0)
+    if start > 0 and compact(lines[candidates[start]].text).startswith("关于") and _title_organ_line(
+        lines, candidates[start - 1], candidates[start], notice
+    ):
+        start -= 1  # 达州市人民政府办公室 / 关于印发…的通知: the organ opens the title (发文机关 + 关于 + 事由 + 文种)
     above = compact("".join(lines[i].text for i in candidates[:start]))
     if start > 0 and notice.banner is None and _ORGAN_NAME_RE.match(above):
         # Organ name printed above the title without 文件 (e.g. seed 001);
@@ -321,6 +335,13 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
     if title_lines:
         notice.title = "".join(title_lines)
     return body_first
+
+
+def _title_organ_line(lines: list[Line], organ_at: int, title_at: int, notice: _Notice) -> bool:
+    """Is the line above a 关于… title line the title's own first line (not a banner above the number)?"""
+    text = compact(lines[organ_at].text)
+    number_between = notice.doc_number_index is not None and organ_at < notice.doc_number_index < title_at
+    return not number_between and bool(_ORGAN_NAME_RE.match(text)) and looks_like_unit(text)
 
 
 def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
@@ -349,12 +370,15 @@ def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
             break
         collected.append(i)
         i -= 1
+    names_before = len(notice.signatories)
     for k in reversed(collected):
         text = lines[k].stripped
         seal = PROXY_SEAL_RE.match(compact(text))
         if seal:
             notice.proxy_seal = seal.group("organ")
             continue
+        if _PERSON_SIGNATURE_RE.match(compact(text)):
+            continue  # 总理 李克强: an order is signed by a person; the organ is its banner
         # Joint issuers stand side by side, separated by wide spaces.
         for name in (compact(n) for n in regex.split(r"\s{2,}|\u3000+", text) if n.strip()):
             inline = SEAL_NOTE_RE.match(name)
@@ -363,7 +387,37 @@ def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
                 name = inline.group("issuer")
                 notice.proxy_seal = inline.group("organ") or _RULES["proxy_seal_suffix"]
             notice.signatories.append(name)
+    notice.signatories[names_before:] = _join_wrapped_names(notice.signatories[names_before:])
+    notice.signatories = [piece for name in notice.signatories for piece in _split_joint(name)]
     return collected[-1] if collected else date_index
+
+
+def _join_wrapped_names(names: list[str]) -> list[str]:
+    """国务院应对新型冠状病毒肺炎 / 疫情联防联控机制综合组: a long name set over two lines is one organ."""
+    out: list[str] = []
+    for name in names:
+        if out and not looks_like_unit(out[-1]) and looks_like_unit(out[-1] + name):
+            out[-1] += name
+        else:
+            out.append(name)
+    return out
+
+
+# A signature of several organs run together: …厅 + 海南省…, …委 + 市房屋管理局.
+_JOINT_BOUNDARY_RE = regex.compile(r"(?<=[委局厅办室会院部署府])(?=(?:省|市|区|县|\p{Han}{2,4}[省市]))")
+
+
+def _split_joint(name: str) -> list[str]:
+    """海南省住房和城乡建设厅海南省住房公积金管理局 → the two organs, when every piece reads as one."""
+    cuts = [m.start() for m in _JOINT_BOUNDARY_RE.finditer(name)]
+    for size in range(len(cuts), 0, -1):
+        pieces = [name[a:b] for a, b in zip([0, *cuts[:size]], [*cuts[:size], len(name)])]
+        if len(pieces) > 1 and all(len(p) >= 4 and looks_like_unit(p) and _ORGAN_START_RE.match(p) for p in pieces):
+            return pieces
+    return [name]
+
+
+_ORGAN_START_RE = regex.compile(r"^(?:省|市|区|县|\p{Han}{2,4}[省市县区])")
 
 
 def _is_organ_line(text: str) -> bool:
@@ -481,6 +535,7 @@ def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
     doc.title = layout.title
     body = next((p for p in layout.parts if p.label == BODY_PART), None)
     if body is not None:
+        _read_order_banner(doc, [ln for ln in lines[body.first : body.last + 1] if not ln.blank][:3])
         # A regulation's promulgation note under its title gives its order number, organ and date.
         for line in [ln for ln in lines[body.first : body.last + 1] if not ln.blank][:3]:
             found = promulgation_line(line.text)
@@ -496,11 +551,16 @@ def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
             break
     if doc.title is None:
         doc.title = next((p.title for p in layout.parts if p.label != BODY_PART and p.title), None)
+    if not doc.issuers and doc.doc_number is not None and doc.doc_number.year is None:
+        # An order's number names its organ: 重庆市人民政府令第361号.
+        organ = doc.doc_number.organ_code.removesuffix("令")
+        doc.issuers = [organ.removeprefix("中华人民共和国") if "国务院" in organ else organ]
+        doc.warnings.append(ParseWarning(field="issuers", message="no signature; issuer taken from the order's number"))
     if not doc.issuers and doc.title:
         # GB/T 9704 titles read 发文机关 + 关于 + 事由 + 文种: the organ is stated there.
         m = _TITLE_ISSUER_RE.match(doc.title)
         if m:
-            doc.issuers = [m.group("organ")]
+            doc.issuers = _split_joint(m.group("organ"))
             doc.warnings.append(
                 ParseWarning(field="issuers", message="no banner or signature; issuer taken from the title")
             )
@@ -517,6 +577,21 @@ def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
         doc.forwarded = ForwardedDocument(
             title=title, issuer=issuer, doc_number=numbers[0] if numbers else None
         )
+
+
+def _read_order_banner(doc: Document, first_lines: list[Line]) -> None:
+    """中华人民共和国国务院令 / 第707号: an order's banner gives its organ and number."""
+    for k in range(len(first_lines) - 1):
+        banner = _ORDER_BANNER_RE.match(compact(first_lines[k].text))
+        if banner is None or not _ORDER_SERIAL_RE.match(compact(first_lines[k + 1].text)):
+            continue
+        organ = banner.group("organ")
+        doc.issuer_banner = doc.issuer_banner or compact(first_lines[k].text)
+        if doc.doc_number is None:
+            doc.doc_number = doc_number_line(organ + "令" + compact(first_lines[k + 1].text))
+        if not doc.issuers:
+            doc.issuers = [organ.removeprefix("中华人民共和国") if "国务院" in organ else organ]
+        return
 
 
 def _fill_attachments(doc: Document, layout: _Notice, lines: list[Line], page_starts: list[int]) -> None:

@@ -53,6 +53,8 @@ STYLES: list[Style] = [
     # 1. 1． 1、 — not 2.0, 1.5万, 2023年; the number must be followed by text.
     Style(60, False, regex.compile(r"^(?P<label>(?P<num>\d{1,3})\s*[.．、](?![\d.．]))\s*(?P<rest>\S.*)$")),
     Style(70, True, regex.compile(r"^(?P<label>[（(]\s*(?P<num>\d{1,3})\s*[）)])\s*(?P<rest>.*)$")),
+    # ① ② …: sub-points, always inside the block above them.
+    Style(80, False, regex.compile(r"^(?P<label>(?P<num>[①-⑳]))\s*(?P<rest>.*)$")),
 ]
 ITEM_RE = STYLES[5].pattern
 HEADING_PATTERNS: list[tuple[int, regex.Pattern[str]]] = [(s.rank, s.pattern) for s in STYLES if s.heading]
@@ -113,7 +115,7 @@ def numbered(text: str) -> tuple[Style, int, str, str] | None:
         if m is None:
             continue
         num = m.group("num")
-        number = int(num) if num.isdigit() else _CIRCLED.get(num) or chinese_number(num)
+        number = int(num) if num.isascii() and num.isdigit() else _CIRCLED.get(num) or chinese_number(num)
         if not number or not m.group("rest").strip():
             continue
         return style, number, compact(m.group("label")), m.group("rest")
@@ -135,7 +137,7 @@ def heading_title(rest: str) -> str:
     head, sep, tail = rest.partition("。")
     if sep and tail.strip():
         return compact(head)
-    return compact(rest.rstrip("。"))
+    return compact(rest.rstrip("。；;"))
 
 
 _MAX_TITLE = _RULES["max_title_line_chars"]
@@ -241,6 +243,7 @@ def parse_part(
         marks_match = MARKS_RE.match(line.text)
         body = line.text[marks_match.end():].strip()
         found = numbered(body)
+        looks_numbered = found is not None
         accepted = None
         if found is not None:
             style, number, label, rest = found
@@ -266,6 +269,7 @@ def parse_part(
                     index_of(b) not in plain_after
                     and (not b.style.heading or _has_inline_body(b.rest))
                     and not ends_sentence(lines[b.own_last].text)
+                    and not looks_numbered  # ① under 2.…具体为：is a paragraph of its own
                 ):
                     b.own_last = i
                 else:
@@ -342,7 +346,7 @@ def _body_of(block: _Block, paragraphs: list[tuple[int, int]], lines: list[Line]
             paragraphs = paragraphs[: with_clause[-1] + 1]
         else:
             # The first paragraph under a bare title is its body, whatever it says.
-            start = 1 if takes_all else 0
+            start = 1 if block.style.heading and _bare(block) else 0
             closing = next(
                 (k for k in range(start, len(paragraphs)) if _is_closing(_text(lines, *paragraphs[k]))), None
             )
@@ -351,8 +355,14 @@ def _body_of(block: _Block, paragraphs: list[tuple[int, int]], lines: list[Line]
     if takes_all:
         return paragraphs
     # An item keeps the sub-points numbered inside it ((1) (2)) and the paragraphs up to its last clause.
-    belongs = [k for k, p in enumerate(paragraphs) if has_clause(_text(lines, *p)) or _deeper(block, lines[p[0]].stripped)]
-    return paragraphs[: belongs[-1] + 1] if belongs else []
+    deeper = [k for k, p in enumerate(paragraphs) if _deeper(block, lines[p[0]].stripped)]
+    belongs = [k for k, p in enumerate(paragraphs) if has_clause(_text(lines, *p))] + deeper
+    if not belongs:
+        return []
+    end = max(belongs) + 1
+    if deeper and max(deeper) == end - 1 and end < len(paragraphs) and not is_last:
+        end += 1  # ① ② ③ then 以上…: the paragraph that sums up the sub-points
+    return paragraphs[:end]
 
 
 def _deeper(block: _Block, text: str) -> bool:

@@ -102,7 +102,8 @@ def looks_like_unit(name: str) -> bool:
     if is_collective(name):
         return True
     bare = regex.sub(r"[（(][^（()）]*[）)]$", "", name)  # 中国地质大学(北京)
-    return _MIN <= len(bare) <= _MAX and bare.endswith(_SUFFIXES)
+    # An organ's name is not a phrase: 免税进口的科研仪器设备按有关政策规定执行 is text.
+    return _MIN <= len(bare) <= _MAX and bare.endswith(_SUFFIXES) and "的" not in bare
 
 
 def _strip_tails(text: str) -> tuple[str, str | None]:

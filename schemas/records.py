@@ -160,7 +160,7 @@ class Item(_Record):
     raw_text: str
     marks: list[str] = Field(default_factory=list)  # e.g. "✓" before the number
     category: str | None = None  # 任务类别 of a table row
-    units_text: str | None = None  # the unit list as written, without its brackets
+    units_text: str | None = None  # the responsibility clause(s) as written, without brackets (one per line)
     units_tail: str | None = None  # 等部门 / 按职责分工负责 … stripped from the list
     jurisdiction: str | None = None  # where its unit names are read (市科协 in 北京市 …)
     responsible_units: list[UnitMention] = Field(default_factory=list)
