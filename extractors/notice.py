@@ -31,6 +31,7 @@ from extractors.units import (
     find_clauses,
     find_notes,
     has_clause,
+    is_clause_line,
     is_collective,
     looks_like_unit,
     mentions_from_list,
@@ -155,7 +156,7 @@ def extract_document(
     for part in layout.parts:
         if part.first > part.last:
             continue
-        found = parse_part(lines, part.first, part.last, part.label, source.page_starts, has_clause)
+        found = parse_part(lines, part.first, part.last, part.label, source.page_starts, has_clause, is_clause_line)
         doc.sections.extend(found.sections)
         place = forwarded_place if forwarded_place and part.label != BODY_PART else doc.jurisdiction
         for item in found.items:

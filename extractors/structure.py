@@ -207,6 +207,7 @@ def parse_part(
     part: str,
     page_starts: list[int],
     has_clause=lambda text: False,
+    is_clause_line=lambda text: False,
 ) -> PartStructure:
     """Headings, tasks and table rows found in lines[first..last] of one part.
 
@@ -216,7 +217,8 @@ def parse_part(
     the previous heading: （五） under 三、 after （四） under 二、) or restarts
     it at 1 under a new heading. That keeps `2023年是…` and lists inside
     sentences out. `has_clause(paragraph)` tells whether a paragraph holds a
-    responsibility clause (a task carries work); see `_mark_tasks`.
+    responsibility clause (a task carries work), `is_clause_line(text)`
+    whether a text is nothing but one (责任单位：…); see `_mark_tasks`.
     """
     result = PartStructure()
     table_items, result.table_lines = parse_tables(lines, first, last, part, page_starts)
@@ -228,9 +230,6 @@ def parse_part(
     items_since_heading = False
     absorbing: _Block | None = None  # an open item-style block takes deeper numbers as text
     plain_after: dict[int, list[int]] = {}  # block index → plain line indexes after it
-
-    def index_of(block: _Block) -> int:
-        return len(blocks) - 1
 
     def parent_of(rank: int) -> _Block | None:
         above = [open_sections[r] for r in sorted(open_sections) if r < rank]
@@ -262,18 +261,18 @@ def parse_part(
                 accepted = (style, number, label, rest, parent)
         if accepted is None:
             if blocks:
-                b = blocks[-1]
+                b, index = blocks[-1], len(blocks) - 1
                 # A line that continues the open block when it was cut mid-sentence (page
                 # break): items, and headings with text of their own; never a bare title.
                 if (
-                    index_of(b) not in plain_after
+                    index not in plain_after
                     and (not b.style.heading or _has_inline_body(b.rest))
                     and not ends_sentence(lines[b.own_last].text)
                     and not looks_numbered  # ① under 2.…具体为：is a paragraph of its own
                 ):
                     b.own_last = i
                 else:
-                    plain_after.setdefault(index_of(b), []).append(i)
+                    plain_after.setdefault(index, []).append(i)
             continue
 
         style, number, label, rest, parent = accepted
@@ -313,12 +312,13 @@ def parse_part(
         paragraphs = _paragraphs(lines, plain[0], plain[-1], result.table_lines, has_clause) if plain else []
         block.body = _body_of(block, paragraphs, lines, is_last=index == len(blocks) - 1, has_clause=has_clause)
     _mark_tasks(blocks, lines, has_clause)
+    ends = _measures_with_numbered_points(blocks, is_clause_line)
 
     for block in blocks:
         if block.section is not None:
             result.sections.append(block.section)
         if block.is_task:
-            result.items.append(_build_item(lines, block, part, page_starts))
+            result.items.append(_build_item(lines, block, part, page_starts, ends.get(id(block))))
     result.items.extend(table_items)
     return result
 
@@ -417,12 +417,50 @@ def _mark_tasks(blocks: list[_Block], lines: list[Line], has_clause) -> None:
             b.is_task = True  # a short measure among measures: （四）…免征增值税。
 
 
-def _build_item(lines: list[Line], block: _Block, part: str, page_starts: list[int]) -> Item:
+def _measures_with_numbered_points(blocks: list[_Block], is_clause_line) -> dict[int, int]:
+    """Headings whose numbered points include their clause: the heading is the task, the points its text.
+
+    `一、优化土地出让方式 / （一）适用范围：… / （二）办理流程：… / （三）责任单位：市自然资源局。`:
+    the points describe one measure and the last names who carries it out.
+    Returns id(heading) → last line of its points.
+    """
+    ends: dict[int, int] = {}
+    for block in blocks:
+        if block.parent is not None and block.parent.style.heading and is_clause_line(block.rest):
+            ends[id(block.parent)] = 0
+    if not ends:
+        return ends
+    for block in blocks:
+        owner = block.parent
+        while owner is not None and id(owner) not in ends:
+            owner = owner.parent
+        if owner is not None:
+            block.is_task = False
+            ends[id(owner)] = max(ends[id(owner)], block.last)
+    for block in blocks:
+        if id(block) in ends:
+            block.is_task = True
+    return ends
+
+
+def _build_item(lines: list[Line], block: _Block, part: str, page_starts: list[int], end: int | None = None) -> Item:
+    if end is not None and end > block.last:
+        # A measure told in numbered points: every point, number and all, is a paragraph of its text.
+        span = make_span(lines, block.first, end, page_starts)
+        raw = _text(lines, block.first, end)
+        own = [block.rest] + [lines[k].text for k in range(block.first + 1, block.own_last + 1)]
+        every_line = lambda _text: True  # noqa: E731 — each point is a paragraph of its own
+        points = [clean_text(_text(lines, a, b)) for a, b in _paragraphs(lines, block.own_last + 1, end, set(), every_line)]
+        return _item(block, part, span, raw, [clean_text("\n".join(own)), *points])
     span = make_span(lines, block.first, block.last, page_starts)
     raw = _text(lines, block.first, block.last)
     own = [block.rest] + [lines[k].text for k in range(block.first + 1, block.own_last + 1)]
     paragraphs = [clean_text("\n".join(own))]
     paragraphs += [clean_text(_text(lines, a, b)) for a, b in block.body]
+    return _item(block, part, span, raw, paragraphs)
+
+
+def _item(block: _Block, part: str, span: Span, raw: str, paragraphs: list[str]) -> Item:
     if block.section is not None:
         key, section_key = block.section.key, block.section.key
     else:

@@ -17,6 +17,14 @@ _TAG_RE = regex.compile(
     r"</?(?:" + "|".join(_STRUCTURE["markup_tags"]) + r")\b[^>]*>", regex.IGNORECASE
 )
 _WS_RUN = regex.compile(r"[ \t\u3000\xa0]+")
+# Compiled once: these run on every line of every notice.
+_LATIN_END = regex.compile(r"[A-Za-z0-9]$")
+_LATIN_START = regex.compile(r"[A-Za-z0-9]")
+_SPACE_AFTER_LATIN = regex.compile(rf"(?<=[0-9A-Za-z]) (?={_CJK_OR_FULLWIDTH})")
+_SPACE_BEFORE_LATIN = regex.compile(rf"(?<={_CJK_OR_FULLWIDTH}) (?=[0-9A-Za-z])")
+_SPACE_BY_PUNCT = regex.compile(r"(?<=[\u3000-\u303f\uff00-\uffef“”《》]) | (?=[\u3000-\u303f\uff00-\uffef“”《》])")
+_SPACE_NOT_LATIN = regex.compile(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])")
+_ANY_SPACE = regex.compile(r"\s+")
 
 
 def chinese_number(numeral: str) -> int | None:
@@ -50,7 +58,7 @@ def join_lines(lines: list[str]) -> str:
         line = line.strip()
         if not line:
             continue
-        if out and regex.match(r"[A-Za-z0-9]", line) and regex.search(r"[A-Za-z0-9]$", out):
+        if out and _LATIN_START.match(line) and _LATIN_END.search(out):
             out += " "
         out += line
     return out
@@ -65,9 +73,9 @@ def clean_text(text: str) -> str:
     """
     text = join_lines(strip_markup(text).splitlines())
     text = _WS_RUN.sub(" ", text)
-    text = regex.sub(rf"(?<=[0-9A-Za-z]) (?={_CJK_OR_FULLWIDTH})", "", text)
-    text = regex.sub(rf"(?<={_CJK_OR_FULLWIDTH}) (?=[0-9A-Za-z])", "", text)
-    text = regex.sub(r"(?<=[\u3000-\u303f\uff00-\uffef“”《》]) | (?=[\u3000-\u303f\uff00-\uffef“”《》])", "", text)
+    text = _SPACE_AFTER_LATIN.sub("", text)
+    text = _SPACE_BEFORE_LATIN.sub("", text)
+    text = _SPACE_BY_PUNCT.sub("", text)
     return text.strip()
 
 
@@ -78,9 +86,9 @@ def compact(text: str) -> str:
     """
     text = join_lines(strip_markup(text).splitlines())
     text = _WS_RUN.sub(" ", text)
-    return regex.sub(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])", "", text).strip()
+    return _SPACE_NOT_LATIN.sub("", text).strip()
 
 
 def without_space(text: str) -> str:
     """Text with all whitespace and markup removed: the key for 'same text' checks."""
-    return regex.sub(r"\s+", "", strip_markup(text))
+    return _ANY_SPACE.sub("", strip_markup(text))

@@ -43,9 +43,12 @@ _IMPLIED_RES = [regex.compile(p) for p in _RULES["implied_unit_notes"]]
 # A note sits in a clause with its punctuation and 下同: cut all of it.
 _NOTE_TAIL = r"[，,]?\s*(?:下同)?[。；;，,]?"
 _LEVEL_PREFIX_RE = regex.compile(r"^(?:省|市(?!场)|区|县|州|盟|旗)")
-_CLAUSE_LINE_RE = regex.compile(
-    r"^[（(]?\s*(?P<label>" + "|".join(sorted(map(regex.escape, _LABELS), key=len, reverse=True)) + r")\s*[:：]"
-)
+_LABEL_NAMES = "|".join(sorted(map(regex.escape, _LABELS), key=len, reverse=True))
+# 责任单位及承办科室（单位）： — a known label, extended by what else the list names.
+_LABEL_TAIL = r"(?:及\p{Han}{1,8})?(?:[（(]\p{Han}{1,4}[）)])?"
+_CLAUSE_LINE_RE = regex.compile(r"^[（(]?\s*(?P<label>" + _LABEL_NAMES + r")" + _LABEL_TAIL + r"\s*[:：]")
+_POINT_NUMBER_RE = regex.compile(r"^(?:[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[）)]|[一二三四五六七八九十\d]{1,3}\s*[、.．])\s*")
+_SEGMENT_LABEL_RE = regex.compile(r"^(?P<label>" + _LABEL_NAMES + r")" + _LABEL_TAIL + r"\s*[:：]")
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,10 @@ def split_top_level(text: str, separators: set[str]) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+_BY_RE = regex.compile(r"^(?:以上\p{Han}{0,6}?|均|分别|主要)?由(?=\p{Han}{2})")
+_TRAILING_GLOSS = regex.compile(r"[（(][^（()）]*[）)]$")
+
+
 def is_collective(name: str) -> bool:
     """各成员单位, 各区, 市爱卫会各成员单位, 有关部门 …: a group, not one unit."""
     return any(p.search(name) for p in _COLLECTIVE)
@@ -101,7 +108,7 @@ def is_collective(name: str) -> bool:
 def looks_like_unit(name: str) -> bool:
     if is_collective(name):
         return True
-    bare = regex.sub(r"[（(][^（()）]*[）)]$", "", name)  # 中国地质大学(北京)
+    bare = _TRAILING_GLOSS.sub("", name)  # 中国地质大学(北京)
     # An organ's name is not a phrase: 免税进口的科研仪器设备按有关政策规定执行 is text.
     return _MIN <= len(bare) <= _MAX and bare.endswith(_SUFFIXES) and "的" not in bare
 
@@ -122,7 +129,7 @@ def _strip_tails(text: str) -> tuple[str, str | None]:
 
 def _split_group(group: str) -> tuple[list[str], str | None, str | None]:
     """A group of names with its role word and tail: `B、C等配合` → ([B, C], 配合, 等)."""
-    group = regex.sub(r"^由", "", group)
+    group = _BY_RE.sub("", group)  # 由市科协牵头, 以上任务由市科协牵头
     tail: str | None = None
     role_word: str | None = None
     # 按职责分工负责 ends in 负责 but is a tail, not a role word.
@@ -200,7 +207,7 @@ def read_clause(text: str, *, first_listed_leads: bool = False) -> ClauseReading
     for segment in split_top_level(body, _SEGMENT_SEPARATORS):
         label_role: str | None = None
         for group in split_top_level(segment, _GROUP_SEPARATORS):
-            label = _LABEL_RE.match(group)
+            label = _SEGMENT_LABEL_RE.match(group) or _LABEL_RE.match(group)
             if label is not None:
                 if label.group("label") not in _LABELS:
                     break  # 适用范围：… — another kind of note in the same brackets
@@ -299,6 +306,9 @@ def find_clauses(paragraph: str) -> list[Clause]:
     `。`/`；` and is followed by more text (several clauses in one task).
     """
     stripped = paragraph.strip()
+    numbered = _POINT_NUMBER_RE.match(stripped)
+    if numbered and _CLAUSE_LINE_RE.match(stripped[numbered.end() :]):
+        stripped = stripped[numbered.end() :]  # （三）责任单位：… — a measure's numbered point that names its units
     if _CLAUSE_LINE_RE.match(stripped):
         text = stripped
         if text[0] in _OPENERS and text.rstrip("。；; ")[-1:] in _CLOSERS:
@@ -325,6 +335,12 @@ def find_clauses(paragraph: str) -> list[Clause]:
                 found.append(Clause(content, k, close + 1))
         k = close + 1
     return found
+
+
+def is_clause_line(text: str) -> bool:
+    """Is `text` a clause standing as a line of its own (责任单位：市自然资源局。)?"""
+    stripped = text.strip()
+    return bool(_CLAUSE_LINE_RE.match(stripped)) and bool(find_clauses(stripped))
 
 
 def has_clause(paragraph: str) -> bool:

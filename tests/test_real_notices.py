@@ -388,3 +388,13 @@ def test_roles_and_implied_units_survive_the_database_and_renormalize(tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
         leads = con.execute("SELECT first_listed_leads FROM documents ORDER BY source_path").fetchall()
     assert sorted(leads, key=str) == sorted([(None,), ("note",)], key=str)
+
+
+def test_a_short_signature_is_read_from_the_title():
+    doc = parse_text(
+        "安徽省人民政府办公厅关于做好近期促进消费工作的通知\n\n各市人民政府，省政府各部门：\n\n"
+        "一、开展促销活动。以春节为契机，开展形式多样的促销活动。（省商务厅负责）\n\n省政府办公厅\n2022年1月20日\n"
+    )
+    assert doc.issuers == ["安徽省人民政府办公厅"] and doc.jurisdiction == "安徽省"
+    assert any(w.field == "issuers" and "省政府办公厅" in w.message for w in doc.warnings)
+    assert doc.items[0].responsible_units[0].canonical_name == "安徽省商务厅"
