@@ -391,7 +391,8 @@ def _lead_sentence(block: _Block) -> bool:
 def _mark_tasks(blocks: list[_Block], lines: list[Line], has_clause) -> None:
     """Which blocks are tasks.
 
-    Item styles (1., 第X条) always are. A heading is a task when it has no
+    Item styles (1., 第X条) always are, and so is a heading whose own paragraph
+    names its units. A heading is a task when it has no
     numbered children and carries work (`_strong`), or when its siblings
     (same parent, same style) do: a 若干措施 whose every measure is
     `一、title` + paragraph, some with clauses, or a short one-sentence
@@ -399,7 +400,11 @@ def _mark_tasks(blocks: list[_Block], lines: list[Line], has_clause) -> None:
     (`一、总体要求`) stays a section only, as does a list of short entries.
     """
     for block in blocks:
-        block.is_task = not block.style.heading
+        # A heading over numbered points is still a task when its own paragraph names units:
+        # （一）推进城市更新（责任单位：市住房城乡建设委） / 1.… 2.…
+        block.is_task = not block.style.heading or (
+            block.children > 0 and has_clause(_text(lines, block.first, block.own_last))
+        )
     leaves = [b for b in blocks if b.style.heading and b.children == 0]
     strong = {id(b) for b in leaves if _strong(b, lines, has_clause)}
     siblings: dict[tuple[int, int], list[_Block]] = {}
@@ -538,7 +543,7 @@ def parse_tables(
             number = int(number_cell.group("num"))
             if "category" in roles and row[roles["category"]]:
                 category = _category_name(row[roles["category"]])
-            units = clean_text(row[roles["units"]]) if "units" in roles else ""
+            units = _row_units(row, roles)
             items.append(
                 Item(
                     key=f"{part}/{number}",
@@ -557,6 +562,18 @@ def parse_tables(
             j += 1
         i = j
     return items, used
+
+
+# Unit columns by role: a lone 责任单位 column is the row's clause as it is; 牵头/配合 columns label theirs.
+_UNIT_COLUMNS = [("lead_units", "牵头单位"), ("units", "责任单位"), ("cooperating_units", "配合单位"), ("participant_units", "参与单位")]
+
+
+def _row_units(row: list[str], roles: dict[str, int]) -> str:
+    cells = [(label, clean_text(row[roles[role]])) for role, label in _UNIT_COLUMNS if role in roles]
+    cells = [(label, text) for label, text in cells if text]
+    if len(cells) == 1 and "lead_units" not in roles:
+        return cells[0][1]
+    return "；".join(f"{label}：{text}" for label, text in cells)
 
 
 def _category_name(cell: str) -> str:

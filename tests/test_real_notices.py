@@ -398,3 +398,45 @@ def test_a_short_signature_is_read_from_the_title():
     assert doc.issuers == ["安徽省人民政府办公厅"] and doc.jurisdiction == "安徽省"
     assert any(w.field == "issuers" and "省政府办公厅" in w.message for w in doc.warnings)
     assert doc.items[0].responsible_units[0].canonical_name == "安徽省商务厅"
+
+
+def test_a_division_of_labour_table_with_lead_and_cooperating_columns():
+    doc = parse_text(
+        "关于印发2024年重点工作任务分工方案的通知\n\n各区政府：\n\n"
+        "序号\t重点任务\t牵头单位\t配合单位\t完成时限\n"
+        "1\t推进城市更新。\t市住房城乡建设委\t市发展改革委、各区政府\t2024年底\n"
+        "2\t优化营商环境。\t市发展改革委\t\t2024年6月\n\n北京市人民政府办公厅\n2024年2月1日\n"
+    )
+    first, second = doc.items
+    assert [(m.raw_text, m.role) for m in first.responsible_units] == [
+        ("市住房城乡建设委", "lead"), ("市发展改革委", "cooperating"), ("各区政府", "cooperating"),
+    ]
+    assert [(m.raw_text, m.role, m.canonical_name) for m in second.responsible_units] == [
+        ("市发展改革委", "lead", "北京市发展和改革委员会")
+    ]
+
+
+def test_a_heading_that_names_its_units_over_numbered_points_is_a_task_too():
+    doc = parse_text(
+        "北京市人民政府办公厅关于推进城市更新的实施意见\n\n各区人民政府：\n\n一、重点任务\n\n"
+        "（一）推进老旧小区改造（责任单位：市住房城乡建设委、各区政府）\n1.完成300个小区改造。\n2.加装电梯500部。\n\n"
+        "北京市人民政府办公厅\n2024年2月1日\n"
+    )
+    assert [i.key for i in doc.items] == ["正文/1.1", "正文/1.1/1", "正文/1.1/2"]
+    assert [m.raw_text for m in doc.items[0].responsible_units] == ["市住房城乡建设委", "各区政府"]
+
+
+def test_circled_numerals_and_numbered_points_with_a_clause():
+    doc = parse_text(
+        "宿州市房产管理服务中心关于贯彻执行若干措施的实施细则\n\n各县区：\n\n"
+        "一、优化土地出让方式\n（一）适用范围：热点区域的重点地块。\n（二）办理流程：采取拍卖方式出让。\n"
+        "（三）责任单位：市自然资源局。\n\n二、加快审批\n㈠优化流程。压缩审批时间。（市住房城乡建设局负责）\n"
+    )
+    first, second = doc.items
+    assert first.key == "正文/1" and first.text.split("\n")[1:] == [
+        "（一）适用范围：热点区域的重点地块。", "（二）办理流程：采取拍卖方式出让。", "（三）责任单位：市自然资源局。",
+    ]
+    assert [(m.raw_text, m.canonical_name, m.paragraph) for m in first.responsible_units] == [
+        ("市自然资源局", "宿州市自然资源局", 4)
+    ]
+    assert (second.label, second.key) == ("㈠", "正文/2.1")
