@@ -94,10 +94,12 @@ class Attachment(_Record):
 
 
 class Section(_Record):
-    """A heading of the body: 一、 (level 1), （一） (2), 1. (3), （1） (4).
+    """A numbered heading: 第一章, 一、, （一）/㈠, （1）.
 
-    `key` is unique within the document: part, then the numbers of the
-    heading and its ancestors, e.g. ``附件1/2.3``.
+    `level` is its depth in the heading tree (1 at the top, whatever its
+    numbering). `key` is unique within the document: part, then the numbers
+    of the heading and its ancestors, e.g. ``附件1/2.3``. A heading that
+    carries work is also a task (`Item`) with the same key.
     """
 
     key: str
