@@ -315,7 +315,11 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
         if number is not None:
             notice.doc_number_index = i
             continue
-        if text.endswith(_RULES["banner_suffix"]) and len(text) > len(_RULES["banner_suffix"]) + 1:
+        if (
+            text.endswith(_RULES["banner_suffix"])
+            and len(text) > len(_RULES["banner_suffix"]) + 1
+            and not _TITLE_START_RE.search(text)  # …关于全面推行行政规范性 / 文件合法性…: a title line, not a banner
+        ):
             notice.banner = text[: -len(_RULES["banner_suffix"])]
             continue
         if len(text) <= 4:  # 公开, 特急, 机密 …
@@ -331,11 +335,21 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
         # Organ name printed above the title without 文件 (e.g. seed 001);
         # not a converter's header such as 【法宝引证码】… or a URL.
         notice.banner = above
-    # Some exports print the title twice: keep each title line once.
+    # Some exports print the title twice (a page's own title line, then the title as set):
+    # keep each title line once, and one copy of a title repeated over other line breaks.
     title_lines = list(dict.fromkeys(compact(lines[i].text) for i in candidates[start:]))
     if title_lines:
-        notice.title = "".join(title_lines)
+        notice.title = _once("".join(title_lines), title_lines)
     return body_first
+
+
+def _once(title: str, title_lines: list[str]) -> str:
+    """`X` + `X` set over other lines → `X`."""
+    for k in range(1, len(title_lines)):
+        head = "".join(title_lines[:k])
+        if head == "".join(title_lines[k:]):
+            return head
+    return title
 
 
 def _title_organ_line(lines: list[Line], organ_at: int, title_at: int, notice: _Notice) -> bool:

@@ -330,20 +330,22 @@ def _text(lines: list[Line], first: int, last: int) -> str:
 def _body_of(block: _Block, paragraphs: list[tuple[int, int]], lines: list[Line], *, is_last: bool, has_clause) -> list:
     """The plain paragraphs that belong to a numbered block.
 
-    A bare title (`一、优化土地出让方式`) takes the paragraphs under it. A
-    block with its own text takes the paragraphs up to the last one that
-    holds a responsibility clause (`责任单位：…` on its own line; a measure
-    of several paragraphs, each with its clause). After the last block of a
-    part, a closing paragraph (本措施自印发之日起实施…) ends the body.
+    A heading (`一、优化土地出让方式`, `一、关于…问题。你省请求…`) and an article
+    take the paragraphs under them, up to the next numbered line. An item
+    (`1.`) takes its sub-points ((1), ①) and the paragraphs up to the last one
+    that holds a responsibility clause (`责任单位：…` on its own line). The
+    last block of a part ends with its clause, or before a closing paragraph
+    (本措施自印发之日起实施…): what follows closes the notice.
     """
     if not paragraphs:
         return []
-    takes_all = (block.style.heading and _bare(block)) or block.style.owns_paragraphs
+    takes_all = block.style.heading or block.style.owns_paragraphs
     if is_last:
         with_clause = [k for k, p in enumerate(paragraphs) if has_clause(_text(lines, *p))]
         if with_clause:
-            # The last measure ends with its clause: what follows closes the notice.
             paragraphs = paragraphs[: with_clause[-1] + 1]
+        elif has_clause(_text(lines, block.first, block.own_last)):
+            paragraphs = []  # its clause closed its own paragraph
         else:
             # The first paragraph under a bare title is its body, whatever it says.
             start = 1 if block.style.heading and _bare(block) else 0
@@ -392,7 +394,7 @@ def _mark_tasks(blocks: list[_Block], lines: list[Line], has_clause) -> None:
     """Which blocks are tasks.
 
     Item styles (1., 第X条) always are, and so is a heading whose own paragraph
-    names its units. A heading is a task when it has no
+    carries work (text beyond its title, or a clause). A heading is a task when it has no
     numbered children and carries work (`_strong`), or when its siblings
     (same parent, same style) do: a 若干措施 whose every measure is
     `一、title` + paragraph, some with clauses, or a short one-sentence
@@ -400,10 +402,11 @@ def _mark_tasks(blocks: list[_Block], lines: list[Line], has_clause) -> None:
     (`一、总体要求`) stays a section only, as does a list of short entries.
     """
     for block in blocks:
-        # A heading over numbered points is still a task when its own paragraph names units:
-        # （一）推进城市更新（责任单位：市住房城乡建设委） / 1.… 2.…
+        # A heading over numbered points is still a task when its own paragraph carries work:
+        # （一）推进城市更新（责任单位：市住房城乡建设委） / 1.… 2.…, （二）成立联合采购办公室。由…组成 / 1.…
         block.is_task = not block.style.heading or (
-            block.children > 0 and has_clause(_text(lines, block.first, block.own_last))
+            block.children > 0
+            and (_has_inline_body(block.rest) or has_clause(_text(lines, block.first, block.own_last)))
         )
     leaves = [b for b in blocks if b.style.heading and b.children == 0]
     strong = {id(b) for b in leaves if _strong(b, lines, has_clause)}
