@@ -14,7 +14,7 @@ _RULES = load("jurisdictions")
 _PROVINCE_NAMES = sorted(
     _RULES["municipalities"] + _RULES["provinces"] + list(_RULES["province_short_names"]), key=len, reverse=True
 )
-_CITY_RE = regex.compile(r"^(?P<city>\p{Han}{2,5}?[市州盟])")
+_CITY_RE = regex.compile(r"^(?P<city>\p{Han}{2,4}?[市州盟])(?!场)")  # not 促进房地产市场
 _COUNTY_RE = regex.compile(r"^(?P<county>\p{Han}{2,4}?[县区旗])")
 # A county or district after its city (巴中市恩阳区人民政府): the organ speaks for the county.
 _COUNTY_AFTER_CITY_RE = regex.compile(r"^(?P<county>\p{Han}{1,4}?(?:[县旗]|区(?!域)))(?=\p{Han})")

@@ -29,6 +29,7 @@ _BRANCHES: list[tuple[str, str]] = sorted(_RULES["branch_prefixes"].items(), key
 _SUFFIX_BRANCHES: list[tuple[str, str]] = sorted(_RULES["suffix_branches"].items(), key=lambda kv: len(kv[0]), reverse=True)
 _BRANCH_PLACE_RE = regex.compile(r"^\p{Han}{2,6}$")
 _DISTRICT_RE = regex.compile(r"^(?P<district>\p{Han}{1,4}[区县])(?P<organ>(?:人民)?政府)?$")
+_DISTRICT_BUREAU_RE = regex.compile(r"^(?P<district>\p{Han}{1,4}?[区县])(?P<rest>\p{Han}{2,})$")
 _MIN_PIECE = 2
 
 
@@ -139,6 +140,14 @@ def rule_unit(name: str, place: Place | None) -> UnitEntry | None:
             expanded = expand_type(rest)
             if expanded is not None:
                 return UnitEntry(where + expanded, "local", "government", where, note="built by a jurisdiction rule")
+    bureau = _DISTRICT_BUREAU_RE.match(name)
+    if place.city and bureau and not name.startswith(("各", "市", "省")):
+        # 埇桥区教育体育局 in a 宿州市 notice → 宿州市埇桥区教育体育局 (a county's keeps its own name)
+        expanded = expand_type(bureau.group("rest"))
+        county = bureau.group("district")
+        if expanded is not None and not expanded.startswith("人民政府"):
+            where = county if county.endswith("县") else place.city + county
+            return UnitEntry(where + expanded, "district", "government", where, note="built by a jurisdiction rule")
     district = _DISTRICT_RE.match(name)
     if place.city and district and not name.startswith(("各", "市", "省")):
         # 平谷区 in a 北京市 notice; 埇桥区政府 → 宿州市埇桥区人民政府

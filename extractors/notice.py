@@ -180,7 +180,7 @@ def _read_jurisdiction(doc: Document, lines: list[Line], text: str) -> str | Non
         # The title's organ (…关于…), else the place a title opens with (宿州市进一步促进…若干措施).
         found = jurisdiction_of(_title_organs(doc.title), None) or jurisdiction_of([doc.title], None)
     if found is None:
-        sources = [m.group("organ") for line in lines[:40] if (m := _SOURCE_LINE_RE.match(line.stripped))]
+        sources = [m.group("organ") for line in lines[:80] if (m := _SOURCE_LINE_RE.match(line.stripped))]
         found = jurisdiction_of(sources, None)
         if found is not None:
             doc.warnings.append(
@@ -238,10 +238,15 @@ def _read_layout(lines: list[Line]) -> _Notice:
 
     enclosed_first = (date_index + 1) if date_index is not None else None
     enclosed_last = _before_imprint(lines, enclosed_first, first_marker - 1) if enclosed_first is not None else -1
-    while enclosed_first is not None and enclosed_first <= enclosed_last and (
-        lines[enclosed_first].blank or _is_annotation(lines[enclosed_first].text)
-    ):
-        enclosed_first += 1
+    if enclosed_first is not None:
+        # 附注 (（此件公开发布）) and a 版记 line (…2017年5月3日印发) right under the date come before the enclosure.
+        while enclosed_first < first_marker and (
+            lines[enclosed_first].blank
+            or _is_annotation(lines[enclosed_first].text)
+            or IMPRINT_RE.match(lines[enclosed_first].text)
+        ):
+            enclosed_first += 1
+        enclosed_last = _before_imprint(lines, enclosed_first, first_marker - 1)
     if enclosed_first is not None and any(not lines[i].blank for i in range(enclosed_first, enclosed_last + 1)):
         title, content_first = _attachment_title(lines, enclosed_first, enclosed_last)
         number = _note_number_for(title, notice.note)

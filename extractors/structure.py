@@ -51,7 +51,8 @@ STYLES: list[Style] = [
     Style(40, True, regex.compile(rf"^(?P<label>(?P<num>{_HAN_NUM})\s*[、，,．.])\s*(?P<rest>.*)$")),
     Style(50, True, regex.compile(rf"^(?P<label>[（(]\s*(?P<num>{_HAN_NUM})\s*[）)]|(?P<num>[㈠-㈩]))\s*[、，,．.]?\s*(?P<rest>.*)$")),
     # 1. 1． 1、 — not 2.0, 1.5万, 2023年; the number must be followed by text.
-    Style(60, False, regex.compile(r"^(?P<label>(?P<num>\d{1,3})\s*[.．、](?![\d.．]))\s*(?P<rest>\S.*)$")),
+    # After 、 a digit may follow (1、2年内…); after . or ． it would be a decimal (2.0, 1.5万).
+    Style(60, False, regex.compile(r"^(?P<label>(?P<num>\d{1,3})\s*(?:[.．](?![\d.．])|、))\s*(?P<rest>\S.*)$")),
     Style(70, True, regex.compile(r"^(?P<label>[（(]\s*(?P<num>\d{1,3})\s*[）)])\s*(?P<rest>.*)$")),
     # ① ② …: sub-points, always inside the block above them.
     Style(80, False, regex.compile(r"^(?P<label>(?P<num>[①-⑳]))\s*(?P<rest>.*)$")),
@@ -193,7 +194,12 @@ def _paragraphs(lines: list[Line], first: int, last: int, skip: set[int], has_cl
     for i in range(first, last + 1):
         if lines[i].blank or i in skip:
             continue
-        if out and not ends_sentence(lines[out[-1][1]].text) and not has_clause(lines[out[-1][1]].text):
+        if (
+            out
+            and not ends_sentence(lines[out[-1][1]].text)
+            and not has_clause(lines[out[-1][1]].text)
+            and numbered(MARKS_RE.sub("", lines[i].text, count=1).strip()) is None  # ㈠ after …：opens its own
+        ):
             out[-1] = (out[-1][0], i)
         else:
             out.append((i, i))

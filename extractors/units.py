@@ -203,6 +203,7 @@ def read_clause(text: str, *, first_listed_leads: bool = False) -> ClauseReading
     body, notes = _strip_notes(compact(text))
     body = body.strip("。；;，, ")
     named: list[tuple[str, str | None]] = []  # (name, role)
+    labelled: list[bool] = []  # did the name come after a label (责任单位：…)?
     tails: list[str] = []
     for segment in split_top_level(body, _SEGMENT_SEPARATORS):
         label_role: str | None = None
@@ -219,6 +220,11 @@ def read_clause(text: str, *, first_listed_leads: bool = False) -> ClauseReading
             role = _ROLE_WORDS[role_word] if role_word else label_role
             for name in names:
                 named.append((name, role))
+                labelled.append(label_role is not None)
+    if any(labelled):
+        # A labelled clause says outright that it names units: keep the names after the label that
+        # read as units (责任单位及承办科室：市自然资源局，市自然资源局行政审批科受理…申请).
+        named = [n for n, by_label in zip(named, labelled) if by_label and looks_like_unit(n[0])]
     if not named or not all(looks_like_unit(name) for name, _ in named):
         return None if not notes else ClauseReading(notes=notes)
 
