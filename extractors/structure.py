@@ -1,10 +1,12 @@
-"""Headings, numbered items and task tables of one part of a notice.
+"""Headings, tasks and task tables of one part of a notice.
 
 A part is the notice body (正文) or one attachment (附件). Headings nest
-一、 / （一） / … and numbered items (1. 1． 1、) hang under the nearest
-heading. A number only starts a heading or an item when it continues the
-current numbering (or restarts it at 1 under a new heading): that is what
-keeps `2023年是…`, `5·30…` and lists inside sentences from becoming items.
+第一章 / 一、 / （一） / （1）; items (1. 1． 1、) and articles (第X条) hang
+under the nearest heading. A number only starts a block when it continues
+the numbering at its level (also on from the previous heading) or restarts
+it at 1 under a new heading: that is what keeps `2023年是…`, `5·30…` and
+lists inside sentences from becoming items. Which blocks are tasks — at
+whatever level the notice numbers its measures — is `_mark_tasks`'s rule.
 """
 
 from __future__ import annotations
