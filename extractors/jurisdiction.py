@@ -110,3 +110,30 @@ def only_province_named(text: str) -> str | None:
     """The province when `text` names exactly one (安徽省 … 放心消费在安徽), else None."""
     found = {_PROVINCE_FORMS[m.group(0)] for m in _PROVINCE_FORM_RE.finditer(text)}
     return found.pop() if len(found) == 1 else None
+
+
+# A city named in running text: 泸州市 after a word's end (促进泸州市…, 国家税务总局泸州市税务局, 人行泸州市分行).
+_CITY_IN_TEXT_RE = regex.compile(r"(?P<city>\p{Han}{2,3}市)(?!场)")
+_NOT_CITIES = set(_RULES["not_city_words"])
+_NOT_BEFORE_CITY = set("委局办厅部会院件府区县省")
+_NOT_CITY_START = set("跨各全本该在对于和及与非每其")
+
+
+def only_city_named(text: str) -> str | None:
+    """The city when `text` names exactly one, at least twice (a notice with no issuer: a draft, a page), else None.
+
+    Names are read as two characters + 市 where that form occurs (在泸州市 is 泸州市), else three.
+    """
+    found = [m.group("city") for m in _CITY_IN_TEXT_RE.finditer(text, overlapped=True)]
+    short = {c for c in found if len(c) == 3}
+    counts: dict[str, int] = {}
+    for city in found:
+        if len(city) == 4 and city[1:] in short:
+            continue  # 在泸州市: counted as 泸州市
+        if city in _NOT_CITIES or city[-2:] in _NOT_CITIES or city[:-1] in _PROVINCE_FORMS:
+            continue
+        if city[-2] in _NOT_BEFORE_CITY or city[0] in _NOT_CITY_START:
+            continue  # 教育工委市…, 跨市: the end of a word, not a place
+        counts[city] = counts.get(city, 0) + 1
+    counts = {c: n for c, n in counts.items() if n >= 2}
+    return next(iter(counts)) if len(counts) == 1 else None

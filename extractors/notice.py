@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import regex
 
 from extractors.dictionary import UnitDictionary
-from extractors.jurisdiction import jurisdiction_of, only_province_named, place_named, place_of_organ
+from extractors.jurisdiction import jurisdiction_of, only_city_named, only_province_named, place_named, place_of_organ
 from extractors.normalize import resolve_mentions, rule_unit
 from extractors.metadata import date_line, doc_number_line, find_doc_numbers, forwarded_from_title, promulgation_line
 from extractors.rules import load
@@ -71,6 +71,7 @@ def _is_numbered(text: str) -> bool:
 
 
 _SITE_LINES = [regex.compile(p) for p in _RULES["site_line_patterns"]]
+_TITLE_STATUS_RE = regex.compile(r"^[（(](?:" + "|".join(_RULES["title_status_words"]) + r")[）)]$")
 _PERSON_SIGNATURE_RE = regex.compile(
     "^(?:" + "|".join(map(regex.escape, _RULES["person_signature_titles"])) + r")\p{Han}{2,4}$"
 )
@@ -185,6 +186,12 @@ def _read_jurisdiction(doc: Document, lines: list[Line], text: str) -> str | Non
         if found is not None:
             doc.warnings.append(
                 ParseWarning(field="jurisdiction", message=f"jurisdiction read from the page's 来源 line ({sources[0]})")
+            )
+    if found is None and not doc.issuers:
+        found = only_city_named(text)
+        if found is not None:
+            doc.warnings.append(
+                ParseWarning(field="jurisdiction", message=f"no issuer names a place; the notice names only {found}")
             )
     short = [i for i in doc.issuers if i.startswith("省")]
     if found is None and short:
@@ -311,6 +318,9 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
             header.append(i)
             if fold(text).endswith(tuple(_RULES["title_endings"])):
                 break
+        following = [i for i in nonblank if header and i > header[-1]][:1]
+        if following and _TITLE_STATUS_RE.match(compact(lines[following[0]].text)):
+            header.append(following[0])  # 若干措施 / （试行）
         body_first = header[-1] + 1 if header else 0
 
     candidates = []
@@ -327,7 +337,7 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
         ):
             notice.banner = text[: -len(_RULES["banner_suffix"])]
             continue
-        if len(text) <= 4:  # 公开, 特急, 机密 …
+        if len(text) <= 4 and not _TITLE_STATUS_RE.match(text):  # 公开, 特急, 机密 …
             continue
         candidates.append(i)
     start = next((k for k, i in enumerate(candidates) if _TITLE_START_RE.search(compact(lines[i].text))), 0)

@@ -322,12 +322,15 @@ def parse_part(
     _mark_tasks(blocks, lines, has_clause)
     ends = _measures_with_numbered_points(blocks, is_clause_line)
 
-    for block in blocks:
-        if block.section is not None:
-            result.sections.append(block.section)
-        if block.is_task:
-            result.items.append(_build_item(lines, block, part, page_starts, ends.get(id(block))))
-    result.items.extend(table_items)
+    built = [_build_item(lines, b, part, page_starts, ends.get(id(b))) for b in blocks if b.is_task]
+    result.sections = [b.section for b in blocks if b.section is not None]
+    keys: set[str] = set()
+    for item in built + table_items:
+        if item.key in keys:
+            # Numbered like a heading task before it, outside any heading (（1）… then 1.…, or a table row).
+            item = item.model_copy(update={"key": f"{item.key}({item.label})"})
+        keys.add(item.key)
+        result.items.append(item)
     return result
 
 
