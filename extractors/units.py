@@ -96,6 +96,10 @@ def split_top_level(text: str, separators: set[str]) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+_UNIT_OPENING_RE = regex.compile(
+    r"^(?P<unit>\p{Han}{2,20}?(?:" + "|".join(sorted(map(regex.escape, _SUFFIXES), key=len, reverse=True)) + r"))"
+    r"(?=在|负责|设立|承办|受理|牵头|配合|协助|按照|对|为|与|向|统筹|做好|开展)"
+)
 _BY_RE = regex.compile(r"^(?:以上\p{Han}{0,6}?|均|分别|主要)?由(?=\p{Han}{2})")
 _TRAILING_GLOSS = regex.compile(r"[（(][^（()）]*[）)]$")
 
@@ -223,8 +227,16 @@ def read_clause(text: str, *, first_listed_leads: bool = False) -> ClauseReading
                 labelled.append(label_role is not None)
     if any(labelled):
         # A labelled clause says outright that it names units: keep the names after the label that
-        # read as units (责任单位及承办科室：市自然资源局，市自然资源局行政审批科受理…申请).
-        named = [n for n, by_label in zip(named, labelled) if by_label and looks_like_unit(n[0])]
+        # read as units (责任单位及承办科室：市自然资源局，市自然资源局行政审批科受理…申请), and the unit
+        # that opens a sentence (市发改委在市政务服务中心设立…).
+        kept = []
+        for (name, role), by_label in zip(named, labelled):
+            if by_label and not looks_like_unit(name):
+                opening = _UNIT_OPENING_RE.match(name)
+                name = opening.group("unit") if opening else name
+            if by_label and looks_like_unit(name):
+                kept.append((name, role))
+        named = kept
     if not named or not all(looks_like_unit(name) for name, _ in named):
         return None if not notes else ClauseReading(notes=notes)
 
