@@ -57,6 +57,8 @@ EXPECTED = {
         (TITLE_003, "京纲要办发〔2023〕2号", dt.date(2023, 4, 13), 320, 683),
         ("2023年全民科学素质行动重点工作任务台账", None, None, 67, 129),
     ],
+    # Seed 000 item 55: （中国科协牵头，各成员单位参与）, the one lead the seeds write out.
+    "8": [("2023年全民科学素质行动重点工作任务台账", "附件/55", "开展《纲要》实施情况中期评估。（")],
     # Ambiguous names, listed in the closing note of the units issue.
     "7": [("市研究院", 2, "北京市"), ("组织部", 1, "北京市")],
 }
