@@ -440,3 +440,29 @@ def test_circled_numerals_and_numbered_points_with_a_clause():
         ("市自然资源局", "宿州市自然资源局", 4)
     ]
     assert (second.label, second.key) == ("㈠", "正文/2.1")
+
+
+@pytest.mark.parametrize(
+    ("note", "is_note"),
+    [
+        ("列第一位者为牵头单位，下同", True),
+        ("排在第一位的部门为牵头部门", True),
+        ("第一个为牵头单位", True),
+        ("列在首位的为牵头单位", True),
+        ("第一牵头单位：市发改委", False),
+        ("第一批试点单位牵头开展", False),
+    ],
+)
+def test_notes_that_make_the_first_listed_lead(note, is_note):
+    from extractors.units import find_notes
+
+    assert any(n.kind == "first_listed_leads" for n in find_notes(note)) is is_note
+
+
+def test_implied_units_note_styles():
+    from extractors.units import find_notes
+
+    for note in ["以下均需各市、县人民政府落实，不再一一列出", "以下各项任务均需各区政府落实，不再一一列出",
+                 "各区政府均为责任单位，以下不再一一列出"]:
+        (found,) = find_notes(note)
+        assert found.kind == "implied_units" and found.units.endswith("政府")
