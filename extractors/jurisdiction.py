@@ -14,7 +14,8 @@ _RULES = load("jurisdictions")
 _PROVINCE_NAMES = sorted(
     _RULES["municipalities"] + _RULES["provinces"] + list(_RULES["province_short_names"]), key=len, reverse=True
 )
-_CITY_RE = regex.compile(r"^(?P<city>\p{Han}{2,4}?[市州盟])(?!场)")  # not 促进房地产市场
+# A city, prefecture or league: 唐山市, 恩施州, 恩施土家族苗族自治州, 阿拉善盟 (not 促进房地产市场).
+_CITY_RE = regex.compile(r"^(?P<city>\p{Han}{2,10}?自治州|\p{Han}{2,4}?[市州盟])(?!场)")
 _COUNTY_RE = regex.compile(r"^(?P<county>\p{Han}{2,4}?[县区旗])")
 # A county or district after its city (巴中市恩阳区人民政府): the organ speaks for the county.
 _COUNTY_AFTER_CITY_RE = regex.compile(r"^(?P<county>\p{Han}{1,4}?(?:[县旗]|区(?!域)))(?=\p{Han})")

@@ -81,6 +81,9 @@ _LEVELS = {"city": "municipal", "province": "provincial", "county": "district"}
 
 def _where(place: Place, level: str, prefix: str) -> str | None:
     if level == "city":
+        # 州X only in an autonomous prefecture's notice (恩施州住建局 is read in 恩施州).
+        if prefix[0] in "州盟" and not (place.city or "").endswith(prefix[0]):
+            return None
         return place.city
     if level == "province":
         return place.province

@@ -304,6 +304,9 @@ def test_a_note_in_a_clause_is_not_a_unit():
         ("人民银行宿州市中心支行", "宿州市", "中国人民银行宿州市中心支行"),
         ("埇桥区政府", "宿州市", "宿州市埇桥区人民政府"),
         ("宿州市地方金融监管局", "宿州市", "宿州市地方金融监督管理局"),
+        ("州住建局", "恩施土家族苗族自治州", "恩施土家族苗族自治州住房和城乡建设局"),
+        ("埇桥区教育体育局", "宿州市", "宿州市埇桥区教育体育局"),
+        ("大连银保监局", "大连市", "中国银行保险监督管理委员会大连监管局"),
     ],
 )
 def test_short_names_resolve_in_any_jurisdiction(name, where, canonical):
@@ -329,6 +332,8 @@ def test_jurisdiction_of_counties_and_districts():
     assert place_of_organ("安化县人民政府") == "安化县"
     assert place_of_organ("北京市西城区人民政府") == "北京市西城区"
     assert place_of_organ("唐山市全民科学素质工作领导小组") == "唐山市"
+    assert place_of_organ("恩施土家族苗族自治州人民政府办公室") == "恩施土家族苗族自治州"
+    assert place_of_organ("促进房地产市场平稳健康发展的若干措施") is None
 
 
 # --- metadata on real pages --------------------------------------------------------------
