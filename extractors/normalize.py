@@ -236,15 +236,40 @@ def suggest(name: str, place: Place | None, dictionary: UnitDictionary | None = 
     return [f"{m} → {candidates[m]}" if m != candidates[m] else m for m in matches]
 
 
+def named_in_full(name: str, organs: Iterable[str]) -> str | None:
+    """The one organ of `organs` that `name` abbreviates (沈阳公积金中心 → 沈阳住房公积金管理中心), or None.
+
+    An abbreviation keeps its organ's opening place and closing word and drops
+    characters in between: the notice that signs with the full name settles it.
+    """
+    found = {
+        organ
+        for organ in organs
+        if len(organ) > len(name) >= 4 and organ[:2] == name[:2] and organ[-1] == name[-1] and _in_order(name, organ)
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def _in_order(short: str, full: str) -> bool:
+    chars = iter(full)
+    return all(ch in chars for ch in short)
+
+
 def resolve_mentions(
-    mentions: list[UnitMention], jurisdiction: str | None, dictionary: UnitDictionary | None = None
+    mentions: list[UnitMention],
+    jurisdiction: str | None,
+    dictionary: UnitDictionary | None = None,
+    organs: Iterable[str] = (),
 ) -> list[UnitMention]:
     """Mentions with canonical units; run-together names become several mentions.
 
     A piece cut from a leading name: the first keeps the lead, the others take part.
+    `organs`: the notice's own issuers, named in full; a unit name that
+    abbreviates one of them (and resolves no other way) is that organ.
     """
     dictionary = dictionary or default_dictionary()
     place = place_named(jurisdiction)
+    organs = [o for o in organs if o]
     out: list[UnitMention] = []
     for mention in mentions:
         if mention.read_as and not mention.is_collective:
@@ -264,6 +289,8 @@ def resolve_mentions(
         pieces = [mention.raw_text] if mention.is_collective else split_run_together(mention.raw_text, place, dictionary)
         for k, piece in enumerate(pieces):
             found = resolve(piece, place, dictionary)
+            if found.resolution == "unresolved" and (full := named_in_full(piece, organs)) is not None:
+                found = Resolved(full, "alias")
             role = mention.role if k == 0 or mention.role != "lead" else "participant"
             out.append(
                 mention.model_copy(

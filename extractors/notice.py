@@ -163,7 +163,9 @@ def extract_document(
         for item in found.items:
             leads = first_listed_leads or any(n.kind == "first_listed_leads" and n.offset < item.span.end for n in notes)
             implied = [n for n in notes if n.kind == "implied_units" and n.offset < item.span.start]
-            doc.items.append(with_units(item, place, dictionary, first_listed_leads=leads, implied=implied))
+            doc.items.append(
+                with_units(item, place, dictionary, first_listed_leads=leads, implied=implied, organs=doc.issuers)
+            )
     _fill_attachments(doc, layout, lines, source.page_starts)
     _warn_missing(doc, layout)
     return doc
@@ -653,13 +655,15 @@ def with_units(
     *,
     first_listed_leads: bool = False,
     implied: list[Note] | None = None,
+    organs: list[str] | None = None,
 ) -> Item:
     """The item with its responsibility clauses read, split and resolved in `jurisdiction`.
 
     A table row's unit cell is its clause; a task's clauses are found in each
     of its paragraphs (`paragraph` on each mention says which). Units a note
     assigns to later tasks (`implied`) are added with `implied=True` unless
-    the task names them itself.
+    the task names them itself. `organs`, the notice's issuers, settle names
+    that abbreviate one of them.
     """
     mentions: list[UnitMention] = []
     tails: list[str] = []
@@ -692,7 +696,7 @@ def with_units(
             "units_text": units_text,
             "units_tail": tails[0] if tails else None,
             "jurisdiction": jurisdiction,
-            "responsible_units": resolve_mentions(mentions, jurisdiction, dictionary) if mentions else [],
+            "responsible_units": resolve_mentions(mentions, jurisdiction, dictionary, organs) if mentions else [],
         }
     )
 

@@ -450,6 +450,9 @@ class Store:
             "WHERE d.is_current ORDER BY m.document_id, m.item_key, m.position"
         ).fetchall()
         before = con.execute("SELECT count(*) FROM unit_mentions").fetchone()[0]
+        issuers: dict[str, list[str]] = {}
+        for doc_id, issuer in con.execute("SELECT document_id, issuer FROM document_issuers ORDER BY ALL").fetchall():
+            issuers.setdefault(doc_id, []).append(issuer)
         rows = []
         resolved = []
         for (doc_id, item_key, jurisdiction), group in itertools.groupby(stored, key=lambda r: r[:3]):
@@ -468,7 +471,7 @@ class Store:
                         paragraph=paragraph,
                     )
                 )
-            for m in resolve_mentions(mentions, jurisdiction, dictionary):
+            for m in resolve_mentions(mentions, jurisdiction, dictionary, issuers.get(doc_id, ())):
                 rows.append(_mention_row(m, item_key, doc_id))
                 resolved.append((m, jurisdiction))
         con.execute("BEGIN")

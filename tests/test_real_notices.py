@@ -359,6 +359,12 @@ def test_site_lines_are_never_title_recipients_or_date():
     assert page.recipients == "各市人民政府，省有关单位"
 
 
+def test_a_unit_named_in_full_among_the_issuers():
+    doc = real("html_49c0e4dbd96999c1.txt")  # （责任部门：沈阳公积金中心）, signed 沈阳住房公积金管理中心
+    mention = next(m for i in doc.items for m in i.responsible_units if m.raw_text == "沈阳公积金中心")
+    assert (mention.canonical_name, mention.resolution) == ("沈阳住房公积金管理中心", "alias")
+
+
 def test_an_order_is_issued_by_its_organ_not_the_signing_premier():
     doc = parse_text(
         "中华人民共和国个人所得税法实施条例\n\n中华人民共和国国务院令\n\n第707号\n\n"
