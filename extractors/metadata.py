@@ -98,15 +98,20 @@ def date_line(line: str) -> tuple[dt.date, str] | None:
 
 
 _FORWARD_RE = regex.compile(r"^转发(?P<issuer>[^《<〈]*?)(?P<quoted>[《<〈].*[》>〉])的通知$")
+# 国务院办公厅转发国家地震局关于…报告的通知: forwarder, forwarded organ, its title without 《》.
+_FORWARD_PLAIN_RE = regex.compile(r"^(?:\p{Han}{2,30}?)?转发(?P<issuer>\p{Han}{2,20}?)(?P<title>关于[^《》]+?)的通知$")
 
 
 def forwarded_from_title(title: str) -> tuple[str | None, str | None] | None:
     """(issuer, title) of the document a 转发…的通知 forwards, or None if it is not one."""
     m = _FORWARD_RE.match(compact(title))
-    if m is None:
-        return None
-    quoted = m.group("quoted")[1:-1]
-    return (m.group("issuer") or None), (quoted or None)
+    if m is not None:
+        quoted = m.group("quoted")[1:-1]
+        return (m.group("issuer") or None), (quoted or None)
+    m = _FORWARD_PLAIN_RE.match(compact(title))
+    if m is not None:
+        return m.group("issuer"), m.group("title")
+    return None
 
 
 # 规章 print their promulgation under the title: （2022年12月23日北京市人民政府第307号令公布 自2023年3月1日起施行）

@@ -20,6 +20,7 @@ from extractors.metadata import date_line, doc_number_line, find_doc_numbers, fo
 from extractors.rules import load
 from extractors.structure import (
     Line,
+    ends_sentence,
     make_span,
     numbered,
     parse_part,
@@ -270,6 +271,7 @@ def _read_layout(lines: list[Line]) -> _Notice:
         label = f"附件{number}" if number is not None else "附件"
         notice.parts.append(_Part(label, number, content_first, last, title, marker=i))
 
+    notice.parts = _split_issued_documents(lines, notice.parts)
     for part in notice.parts:
         while part.last > part.first and lines[part.last].blank:
             part.last -= 1
@@ -280,6 +282,38 @@ def _read_layout(lines: list[Line]) -> _Notice:
         if seen[part.label] > 1:
             part.label = f"{part.label}({seen[part.label]})"
     return notice
+
+
+_QUOTED_RE = regex.compile(r"《(?P<title>[^《》]{4,60})》")
+
+
+def _split_issued_documents(lines: list[Line], parts: list[_Part]) -> list[_Part]:
+    """现将《A》和《B》印发给你们: where B's title stands as a line inside A's part, B starts a part of its own."""
+    body = next((p for p in parts if p.label == BODY_PART), None)
+    if body is None:
+        return parts
+    named = {fold(m.group("title")) for m in _QUOTED_RE.finditer(_lines_text(lines, body.first, body.last))}
+    out: list[_Part] = []
+    for part in parts:
+        if part.label == BODY_PART or not named:
+            out.append(part)
+            continue
+        current = part
+        for i in range(part.first + 1, part.last + 1):
+            title = fold(lines[i].text)
+            if title not in named or title == fold(current.title or ""):
+                continue
+            previous = next((k for k in range(i - 1, current.first - 1, -1) if not lines[k].blank), None)
+            if previous is None or not ends_sentence(lines[previous].text):
+                continue
+            out.append(_Part(current.label, current.number, current.first, previous, current.title, current.marker))
+            current = _Part(current.label, None, i + 1, part.last, compact(lines[i].text))
+        out.append(current)
+    return out
+
+
+def _lines_text(lines: list[Line], first: int, last: int) -> str:
+    return "\n".join(line.text for line in lines[first : last + 1])
 
 
 def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
@@ -498,6 +532,9 @@ def _attachment_title(lines: list[Line], first: int, last: int) -> tuple[str | N
     i = first
     while i <= last and lines[i].blank:
         i += 1
+    while i <= last and (lines[i].blank or _is_annotation(lines[i].text)):
+        i += 1  # （本文有删减） above the title
+    first = i
     taken: list[int] = []
     while i <= last and len(taken) < 3:
         text = lines[i].stripped

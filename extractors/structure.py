@@ -26,6 +26,8 @@ _SENTENCE_END = tuple(_RULES["sentence_end"])
 _LEAD_SENTENCE_END = tuple(_RULES["lead_sentence_end"])
 _CIRCLED: dict[str, int] = _RULES["circled_numbers"]
 _CLOSING = [regex.compile(p) for p in _RULES["closing_paragraph_patterns"]]
+_WEAK_CLOSING = [regex.compile(p) for p in _RULES["weak_closing_paragraph_patterns"]]
+_CAPTIONS = [regex.compile(p) for p in _RULES["caption_patterns"]]
 _HAN_NUM = r"[一二三四五六七八九十百零〇两]+"
 
 MARKS_RE = regex.compile(rf"^\s*(?P<marks>(?:[{_MARKS}]\s*)*)")
@@ -154,9 +156,13 @@ def _has_inline_body(rest: str) -> bool:
     return bool(sep and tail.strip("。 ")) or len(text) > _MAX_TITLE
 
 
-def _is_closing(paragraph: str) -> bool:
+def _is_caption(text: str) -> bool:
+    return len(compact(text)) <= _MAX_TITLE and any(p.match(compact(text)) for p in _CAPTIONS)
+
+
+def _is_closing(paragraph: str, *, weak: bool = True) -> bool:
     text = compact(paragraph)
-    return any(p.search(text) for p in _CLOSING)
+    return any(p.search(text) for p in _CLOSING) or (weak and any(p.search(text) for p in _WEAK_CLOSING))
 
 
 @dataclass
@@ -348,6 +354,7 @@ def _body_of(block: _Block, paragraphs: list[tuple[int, int]], lines: list[Line]
     last block of a part ends with its clause, or before a closing paragraph
     (本措施自印发之日起实施…): what follows closes the notice.
     """
+    paragraphs = [p for p in paragraphs if not _is_caption(lines[p[0]].stripped)]
     if not paragraphs:
         return []
     takes_all = block.style.heading or block.style.owns_paragraphs
@@ -358,10 +365,17 @@ def _body_of(block: _Block, paragraphs: list[tuple[int, int]], lines: list[Line]
         elif has_clause(_text(lines, block.first, block.own_last)):
             paragraphs = []  # its clause closed its own paragraph
         else:
-            # The first paragraph under a bare title is its body, whatever it says.
-            start = 1 if block.style.heading and _bare(block) else 0
+            # The first paragraph under a bare title is its body, whatever it says; under a heading
+            # that is a sentence, only a plain closing (本通知…, 上述…, …之日起施行) ends it there.
+            title_only = block.style.heading and _bare(block) and not compact(block.rest).endswith(_SENTENCE_END)
+            start = 1 if title_only else 0
             closing = next(
-                (k for k in range(start, len(paragraphs)) if _is_closing(_text(lines, *paragraphs[k]))), None
+                (
+                    k
+                    for k in range(start, len(paragraphs))
+                    if _is_closing(_text(lines, *paragraphs[k]), weak=k > 0 or not block.style.heading)
+                ),
+                None,
             )
             if closing is not None:
                 paragraphs = paragraphs[:closing]
@@ -391,9 +405,18 @@ def _bare(block: _Block) -> bool:
 def _strong(block: _Block, lines: list[Line], has_clause) -> bool:
     """A heading that carries work by itself: text beyond its title, a clause, or a lead sentence with a body."""
     own = _text(lines, block.first, block.own_last)
-    if _has_inline_body(block.rest) or has_clause(own):
+    if _has_inline_body(block.rest) or _is_sentence(block.rest) or has_clause(own):
         return True
     return any(has_clause(_text(lines, *p)) for p in block.body)
+
+
+_BRACKETED = regex.compile(r"[（(][^（()）]*[）)]")
+
+
+def _is_sentence(rest: str) -> bool:
+    """`允许投资人以知识产权…出资组建文化企业，具体按国家法律规定执行。`: a measure in one sentence, not a title."""
+    text = _BRACKETED.sub("", compact(rest))
+    return text.endswith(_LEAD_SENTENCE_END) and ("，" in text or "；" in text[:-1])
 
 
 def _lead_sentence(block: _Block) -> bool:
@@ -447,6 +470,21 @@ def _measures_with_numbered_points(blocks: list[_Block], is_clause_line) -> dict
     for block in blocks:
         if block.parent is not None and block.parent.style.heading and is_clause_line(block.rest):
             ends[id(block.parent)] = 0
+    # 三十六、…主要任务是： / （一）…； （二）…； （三）…。: a task that introduces a list of short entries.
+    children: dict[int, list[_Block]] = {}
+    for block in blocks:
+        if block.parent is not None:
+            children.setdefault(id(block.parent), []).append(block)
+    for block in blocks:
+        points = children.get(id(block), [])
+        if (
+            block.is_task
+            and block.style.heading
+            and compact(block.rest).endswith(("：", ":"))
+            and points
+            and all(p.style.heading and p.children == 0 and not p.is_task for p in points)
+        ):
+            ends[id(block)] = 0
     if not ends:
         return ends
     for block in blocks:
