@@ -182,7 +182,9 @@ def _read_jurisdiction(doc: Document, lines: list[Line], text: str) -> str | Non
     found = jurisdiction_of(doc.issuers, doc.doc_number)
     if found is None and doc.title:
         # The title's organ (…关于…), else the place a title opens with (宿州市进一步促进…若干措施).
-        found = jurisdiction_of(_title_organs(doc.title), None) or jurisdiction_of([doc.title], None)
+        found = jurisdiction_of(_title_organs(doc.title), None) or jurisdiction_of(
+            [regex.sub(r"^\d{4}\s*年(?:度)?", "", doc.title)], None
+        )
     if found is None:
         sources = [m.group("organ") for line in lines[:80] if (m := _SOURCE_LINE_RE.match(line.stripped))]
         found = jurisdiction_of(sources, None)
@@ -196,7 +198,7 @@ def _read_jurisdiction(doc: Document, lines: list[Line], text: str) -> str | Non
             doc.warnings.append(
                 ParseWarning(field="jurisdiction", message=f"no issuer names a place; the notice names only {found}")
             )
-    short = [i for i in doc.issuers if i.startswith("省")]
+    short = [i for i in doc.issuers if i.startswith(("省", "市"))]
     if found is None and short:
         found = only_province_named(text)
         if found is not None:
@@ -204,11 +206,12 @@ def _read_jurisdiction(doc: Document, lines: list[Line], text: str) -> str | Non
                 ParseWarning(field="jurisdiction", message=f"the issuer names no place; the notice names only {found}")
             )
     place = place_named(found)
-    if place is not None and place.province and short:
+    if place is not None and short:
         expanded = []
         for issuer in doc.issuers:
-            built = rule_unit(issuer, place) if issuer.startswith("省") else None
-            full = built.canonical_name if built else (place.province + issuer[1:] if issuer.startswith("省") else issuer)
+            where = place.province if issuer.startswith("省") else place.city if issuer.startswith("市") else None
+            built = rule_unit(issuer, place) if where else None
+            full = built.canonical_name if built else (where + issuer[1:] if where else issuer)
             if full != issuer:
                 doc.warnings.append(ParseWarning(field="issuers", message=f"short signature {issuer} read as {full}"))
             expanded.append(full)
@@ -237,6 +240,12 @@ def _read_layout(lines: list[Line]) -> _Notice:
     # is the document it issues or forwards.
     date_index = next((i for i in range(first_marker) if date_line(lines[i].text)), None)
     notice_last = date_index if date_index is not None else first_marker - 1
+    # No date line: the notice still ends at its closing formula (特此通知), and what follows is enclosed.
+    closing_at = None
+    if date_index is None:
+        closing_at = next((i for i in range(first_marker) if _CLOSING_FORMULA_RE.match(compact(lines[i].text))), None)
+        if closing_at is not None:
+            notice_last = closing_at
     if notice_last >= 0 and any(not lines[i].blank for i in range(notice_last + 1)):
         body_first = _read_header(lines, notice_last, notice)
         body_last = notice_last
@@ -246,7 +255,7 @@ def _read_layout(lines: list[Line]) -> _Notice:
         body_last = _read_note(lines, body_first, body_last, notice)
         notice.parts.append(_Part(BODY_PART, None, body_first, body_last))
 
-    enclosed_first = (date_index + 1) if date_index is not None else None
+    enclosed_first = (date_index + 1) if date_index is not None else (closing_at + 1 if closing_at is not None else None)
     enclosed_last = _before_imprint(lines, enclosed_first, first_marker - 1) if enclosed_first is not None else -1
     if enclosed_first is not None:
         # 附注 (（此件公开发布）) and a 版记 line (…2017年5月3日印发) right under the date come before the enclosure.
@@ -284,6 +293,7 @@ def _read_layout(lines: list[Line]) -> _Notice:
     return notice
 
 
+_CLOSING_FORMULA_RE = regex.compile(r"^特此(?:通知|通告|函告|批复|公告|函复)[。.]?$")
 _QUOTED_RE = regex.compile(r"《(?P<title>[^《》]{4,60})》")
 
 
@@ -365,6 +375,9 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
         number = doc_number_line(lines[i].text)
         if number is not None:
             notice.doc_number_index = i
+            before = text[: text.find(number.raw)] if number.raw in text else ""
+            if before.endswith(_RULES["banner_suffix"]) and len(before) > len(_RULES["banner_suffix"]) + 1:
+                notice.banner = before[: -len(_RULES["banner_suffix"])]  # banner and number on one line
             continue
         if (
             text.endswith(_RULES["banner_suffix"])
