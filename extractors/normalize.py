@@ -30,6 +30,10 @@ _SUFFIX_BRANCHES: list[tuple[str, str]] = sorted(_RULES["suffix_branches"].items
 _BRANCH_PLACE_RE = regex.compile(r"^\p{Han}{2,6}$")
 _DISTRICT_RE = regex.compile(r"^(?P<district>\p{Han}{1,4}[区县])(?P<organ>(?:人民)?政府)?$")
 _DISTRICT_BUREAU_RE = regex.compile(r"^(?P<district>\p{Han}{1,4}?[区县])(?P<rest>\p{Han}{2,})$")
+_WRITTEN_OUT_RE = regex.compile(
+    r"^(?!各|有关)\p{Han}{%d,}(?:%s)$"
+    % (_RULES["written_out_min_chars"], "|".join(sorted(_RULES["written_out_suffixes"], key=len, reverse=True)))
+)
 _MIN_PIECE = 2
 
 
@@ -93,7 +97,7 @@ def _where(place: Place, level: str, prefix: str) -> str | None:
     return county if county and level and county.endswith(level) else None
 
 
-def rule_unit(name: str, place: Place | None) -> UnitEntry | None:
+def rule_unit(name: str, place: Place | None, *, written_out: bool = True) -> UnitEntry | None:
     """The unit the naming rules build from a name read in `place`, or None.
 
     市X → 北京市X (X expanded to its full form), 区财政局 in a 巴中市恩阳区
@@ -126,8 +130,10 @@ def rule_unit(name: str, place: Place | None) -> UnitEntry | None:
                 expanded = _expand_party(rest)
             else:
                 expanded = expand_type(rest)
+            if expanded is None and written_out and rule["types"] != "party_unit_types" and _WRITTEN_OUT_RE.match(rest):
+                expanded = rest  # 市房屋登记中心: an organ written out in full, read in its place
             if expanded is None:
-                continue  # 市未来局: not a known kind of unit, so not built
+                continue  # 市未来局, 市房管中心: not a known kind of unit, and too short to be a full name
             canonical = rule["template"].format(place=where, rest=expanded)
         elif rest:
             continue
@@ -186,7 +192,9 @@ def units_built_by_rules(mentions: Iterable[tuple[UnitMention, str | None]]) -> 
     return sorted(found.values(), key=lambda e: e.canonical_name)
 
 
-def resolve(name: str, place: Place | None, dictionary: UnitDictionary | None = None) -> Resolved:
+def resolve(
+    name: str, place: Place | None, dictionary: UnitDictionary | None = None, *, written_out: bool = True
+) -> Resolved:
     """Canonical unit for one name read in `place` (None: no jurisdiction known)."""
     dictionary = dictionary or default_dictionary()
     if is_collective(name):
@@ -194,7 +202,7 @@ def resolve(name: str, place: Place | None, dictionary: UnitDictionary | None = 
     found = dictionary.lookup(name, _places(place))
     if found is not None:
         return Resolved(*found)
-    built = rule_unit(name, place)
+    built = rule_unit(name, place, written_out=written_out)
     if built is not None:
         return Resolved(built.canonical_name, "jurisdiction_rule")
     return Resolved(None, "unresolved")
@@ -207,7 +215,8 @@ def split_run_together(name: str, place: Place | None, dictionary: UnitDictionar
     pieces that each resolve.
     """
     dictionary = dictionary or default_dictionary()
-    if len(name) < 2 * _MIN_PIECE or resolve(name, place, dictionary).resolution != "unresolved":
+    # A name is split only into standard names; `市房屋登记中心` read as written comes after.
+    if len(name) < 2 * _MIN_PIECE or resolve(name, place, dictionary, written_out=False).resolution != "unresolved":
         return [name]
     n = len(name)
     # best[i]: fewest pieces covering name[:i], with the pieces.
@@ -218,7 +227,7 @@ def split_run_together(name: str, place: Place | None, dictionary: UnitDictionar
             if best[start] is None:
                 continue
             piece = name[start:end]
-            if not looks_like_unit(piece) or resolve(piece, place, dictionary).canonical_name is None:
+            if not looks_like_unit(piece) or resolve(piece, place, dictionary, written_out=False).canonical_name is None:
                 continue
             candidate = best[start] + [piece]
             if best[end] is None or len(candidate) < len(best[end]):
@@ -272,8 +281,20 @@ def resolve_mentions(
     organs = [o for o in organs if o]
     out: list[UnitMention] = []
     for mention in mentions:
-        if mention.read_as and not mention.is_collective:
-            # 省公安厅、发展改革委: read as 省发展改革委 when that names a unit here.
+        carried_level = bool(mention.read_as) and mention.read_as[1:] == mention.raw_text
+        if (
+            mention.read_as
+            and not mention.is_collective
+            and (
+                not carried_level
+                or (
+                    expand_type(mention.raw_text) is not None
+                    and resolve(mention.raw_text, place, dictionary).resolution == "unresolved"
+                )
+            )
+        ):
+            # 省公安厅、发展改革委: a standard department named bare after a 省 name is the province's;
+            # 马尾区、闽侯县人民政府: a place before a place's government shares its organ word.
             carried = resolve(mention.read_as, place, dictionary)
             if carried.resolution == "jurisdiction_rule":
                 out.append(

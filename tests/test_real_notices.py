@@ -307,6 +307,7 @@ def test_a_note_in_a_clause_is_not_a_unit():
         ("州住建局", "恩施土家族苗族自治州", "恩施土家族苗族自治州住房和城乡建设局"),
         ("埇桥区教育体育局", "宿州市", "宿州市埇桥区教育体育局"),
         ("大连银保监局", "大连市", "中国银行保险监督管理委员会大连监管局"),
+        ("市房屋登记中心", "福州市", "福州市房屋登记中心"),  # written out in full: read in its place
     ],
 )
 def test_short_names_resolve_in_any_jurisdiction(name, where, canonical):
