@@ -287,10 +287,7 @@ def resolve_mentions(
             and not mention.is_collective
             and (
                 not carried_level
-                or (
-                    expand_type(mention.raw_text) is not None
-                    and resolve(mention.raw_text, place, dictionary).resolution == "unresolved"
-                )
+                or expand_type(mention.raw_text) is not None
             )
         ):
             # 省公安厅、发展改革委: a standard department named bare after a 省 name is the province's;
