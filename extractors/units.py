@@ -182,9 +182,13 @@ def _only_level_words(text: str) -> bool:
 
 def find_notes(text: str) -> list[Note]:
     """Notes in `text` that set a rule for what follows (列第一位者为牵头单位；以下均需…落实，不再一一列出)."""
-    notes = [Note("first_listed_leads", m.group(0), m.start()) for m in _FIRST_LEADS_RE.finditer(text)]
-    for pattern in _IMPLIED_RES:
-        notes += [Note("implied_units", m.group(0), m.start(), m.group("units")) for m in pattern.finditer(text)]
+    notes = []
+    # The patterns start anywhere: look only where their key words are (牵头, 列出).
+    if "牵头" in text:
+        notes += [Note("first_listed_leads", m.group(0), m.start()) for m in _FIRST_LEADS_RE.finditer(text)]
+    if "列出" in text:
+        for pattern in _IMPLIED_RES:
+            notes += [Note("implied_units", m.group(0), m.start(), m.group("units")) for m in pattern.finditer(text)]
     return sorted(notes, key=lambda n: n.offset)
 
 
@@ -334,6 +338,8 @@ def find_clauses(paragraph: str) -> list[Clause]:
         start = paragraph.find(stripped)
         return [Clause(text.rstrip("。；; "), start, start + len(stripped))] if read_clause(text) else []
     found: list[Clause] = []
+    if "（" not in paragraph and "(" not in paragraph:
+        return found
     k = 0
     end_of_text = len(paragraph.rstrip().rstrip("。.；;").rstrip())
     while k < len(paragraph):
