@@ -137,4 +137,13 @@ def only_city_named(text: str) -> str | None:
             continue  # 教育工委市…, 跨市: the end of a word, not a place
         counts[city] = counts.get(city, 0) + 1
     counts = {c: n for c, n in counts.items() if n >= 2}
-    return next(iter(counts)) if len(counts) == 1 else None
+    if len(counts) != 1:
+        return None
+    city = next(iter(counts))
+    # 福州市长乐区 written out twice or more, and no other county of the city: the notice is the county's.
+    counties: dict[str, int] = {}
+    for m in regex.finditer(regex.escape(city) + r"(?P<county>\p{Han}{1,3}?[区县])(?=\p{Han})", text):
+        counties[m.group("county")] = counties.get(m.group("county"), 0) + 1
+    if len(counties) == 1 and max(counties.values()) >= 2:
+        return city + next(iter(counties))
+    return city

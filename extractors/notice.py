@@ -43,6 +43,7 @@ from schemas import Attachment, Document, ForwardedDocument, Item, ParseWarning,
 _RULES = load("structure")
 BODY_PART = "正文"
 ATTACHMENT_MARKER_RE = regex.compile(r"^\s*附\s*件\s*(?P<num>\d{1,2})?\s*[:：]?\s*$")
+ATTACHMENT_MARKER_TITLE_RE = regex.compile(r"^\s*附\s*件\s*(?P<num>\d{1,2})\s+(?P<title>[^\s：:，,。(（][^。：:]{1,40})$")
 ATTACHMENT_NOTE_RE = regex.compile(r"^\s*[-•·]?\s*附\s*件\s*[:：]\s*(?P<rest>\S.*)$")
 NOTE_ENTRY_RE = regex.compile(r"^\s*(?P<num>\d{1,2})\s*[.．、]\s*(?P<title>\S.*)$")
 # 版记: the distribution record after the signature (抄送：…, …2016年10月6日印发).
@@ -272,11 +273,20 @@ def _read_layout(lines: list[Line]) -> _Notice:
         label = f"附件{number}" if number is not None else "附件"
         notice.parts.append(_Part(label, number, min(content_first, enclosed_last), enclosed_last, title))
 
+    # 附件2 名词解释: a numbered marker with its title on the same line, once the notice has ended.
+    after = first_marker if markers else (date_index if date_index is not None else n)
+    inline = [
+        (i, m) for i in range(after + 1, n) if (m := ATTACHMENT_MARKER_TITLE_RE.match(lines[i].text))
+    ]
+    markers = sorted(markers + inline, key=lambda pair: pair[0])
     for k, (i, m) in enumerate(markers):
         last = markers[k + 1][0] - 1 if k + 1 < len(markers) else n - 1
         last = _before_imprint(lines, i + 1, last)
         number = int(m.group("num")) if m.group("num") else None
-        title, content_first = _attachment_title(lines, i + 1, last)
+        if "title" in m.groupdict() and m.group("title"):
+            title, content_first = compact(m.group("title")), i + 1
+        else:
+            title, content_first = _attachment_title(lines, i + 1, last)
         label = f"附件{number}" if number is not None else "附件"
         notice.parts.append(_Part(label, number, content_first, last, title, marker=i))
 
@@ -294,6 +304,7 @@ def _read_layout(lines: list[Line]) -> _Notice:
 
 
 _CLOSING_FORMULA_RE = regex.compile(r"^特此(?:通知|通告|函告|批复|公告|函复)[。.]?$")
+_FORWARDED_NUMBER_RE = regex.compile(r"《(?P<title>[^《》]{4,80})》\s*[（(](?P<number>[^（）()]{4,30}?号)[）)]")
 _QUOTED_RE = regex.compile(r"《(?P<title>[^《》]{4,60})》")
 
 
@@ -655,7 +666,15 @@ def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
         if body is not None:
             text = "\n".join(line.text for line in lines[body.first : body.last + 1])
             own = doc.doc_number.raw if doc.doc_number else None
-            numbers = [n for n in find_doc_numbers(text) if n.raw != own]
+            # The forwarded document's number stands with its title (《…》（纲要办发〔2020〕1号）), not
+            # anywhere in the body: a notice also cites other documents.
+            numbers = [
+                n
+                for m in _FORWARDED_NUMBER_RE.finditer(text)
+                if title and fold(m.group("title")) == fold(title)
+                for n in find_doc_numbers(m.group("number"))
+                if n.raw != own
+            ]
         doc.forwarded = ForwardedDocument(
             title=title, issuer=issuer, doc_number=numbers[0] if numbers else None
         )

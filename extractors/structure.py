@@ -239,7 +239,10 @@ def parse_part(
 
     blocks: list[_Block] = []
     open_sections: dict[int, _Block] = {}  # heading blocks open at each rank
-    child_count: dict[str | None, int] = {}  # numbers used under each parent section (None: top)
+    # Numbers used under each parent section (None: top), per numbering style: 第二章 follows 第一章
+    # even where a 一、 list stood at the top of the part before it.
+    child_count: dict[tuple[str | None, int], int] = {}
+    section_keys: set[str] = set()
     last_at_rank: dict[int, int] = {}
     items_since_heading = False
     absorbing: _Block | None = None  # an open item-style block takes deeper numbers as text
@@ -265,7 +268,7 @@ def parse_part(
         if found is not None:
             parent = parent_of(style.rank)
             pkey = parent.section.key if parent is not None else None
-            used = child_count.get(pkey, 0) if style.heading else None
+            used = child_count.get((pkey, style.rank), 0) if style.heading else None
             if style.heading:
                 ok = number == used + 1 or (used == 0 and number == last_at_rank.get(style.rank, 0) + 1)
             else:
@@ -298,6 +301,9 @@ def parse_part(
         if style.heading:
             pkey = parent.section.key if parent is not None else None
             key = f"{part}/{number}" if pkey is None else f"{pkey}.{number}"
+            if key in section_keys:
+                key = f"{key}({label})"  # 第一章 and 一、 both at the top of one part
+            section_keys.add(key)
             block.section = Section(
                 key=key,
                 part=part,
@@ -308,8 +314,7 @@ def parse_part(
                 parent_key=pkey,
                 span=make_span(lines, i, i, page_starts),
             )
-            child_count[pkey] = number
-            child_count[key] = 0
+            child_count[(pkey, style.rank)] = number
             for r in [r for r in open_sections if r >= style.rank]:
                 del open_sections[r]
             open_sections[style.rank] = block
@@ -325,6 +330,13 @@ def parse_part(
         plain = plain_after.get(index, [])
         paragraphs = _paragraphs(lines, plain[0], plain[-1], result.table_lines, has_clause) if plain else []
         block.body = _body_of(block, paragraphs, lines, is_last=index == len(blocks) - 1, has_clause=has_clause)
+    if blocks and blocks[-1].body and blocks[-1].style.heading:
+        last = blocks[-1]
+        siblings = [b for b in blocks[:-1] if b.parent is last.parent and b.style.rank == last.style.rank]
+        if siblings and not any(b.body for b in siblings) and not _bare(last) and not any(
+            has_clause(_text(lines, *p)) for p in last.body
+        ):
+            last.body = []  # every measure is one paragraph: what follows the last closes the notice
     _mark_tasks(blocks, lines, has_clause)
     ends = _measures_with_numbered_points(blocks, is_clause_line)
 

@@ -478,3 +478,27 @@ def test_implied_units_note_styles():
                  "各区政府均为责任单位，以下不再一一列出"]:
         (found,) = find_notes(note)
         assert found.kind == "implied_units" and found.units.endswith("政府")
+
+
+def test_chapters_follow_each_other_whatever_stood_at_the_top_before():
+    doc = parse_text(
+        "关于修改某办法的决定\n\n一、将第二条修改为：“本办法适用于全市。”\n\n二、将第五条删去。\n\n"
+        "某市房产税改革试点暂行办法\n\n第一章总则\n\n第一条为规范试点，制定本办法。\n\n第二章征收范围\n\n第二条本办法适用于主城区。\n"
+    )
+    chapters = [s for s in doc.sections if s.label.startswith("第")]
+    assert [s.title for s in chapters] == ["总则", "征收范围"]
+    assert len({s.key for s in doc.sections}) == len(doc.sections)
+    article2 = next(i for i in doc.items if i.label == "第二条")
+    assert article2.text == "本办法适用于主城区。"
+
+
+def test_the_forwarded_number_is_the_one_written_with_its_title():
+    doc = parse_text(
+        "国务院办公厅转发国家地震局关于1997年地震趋势和加强防震减灾工作意见报告的通知\n\n"
+        "各省、自治区、直辖市人民政府：\n\n国家地震局《关于1997年地震趋势和加强防震减灾工作意见的报告》已经国务院同意，现转发给你们。"
+        "要按照《国务院办公厅关于印发国家破坏性地震应急预案的通知》（国办发〔1996〕54号）精神，制定预案。\n\n"
+        "国务院办公厅\n1997年2月4日\n"
+    )
+    assert doc.forwarded.issuer == "国家地震局"
+    assert doc.forwarded.title == "关于1997年地震趋势和加强防震减灾工作意见报告"
+    assert doc.forwarded.doc_number is None  # 国办发〔1996〕54号 is another document's
