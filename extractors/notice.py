@@ -201,7 +201,8 @@ def _read_jurisdiction(doc: Document, lines: list[Line], text: str) -> str | Non
             )
     short = [i for i in doc.issuers if i.startswith(("省", "市"))]
     if found is None and short:
-        found = only_province_named(text)
+        # 省…: the one province the notice names; 市…: the one city.
+        found = only_province_named(text) if short[0].startswith("省") else only_city_named(text)
         if found is not None:
             doc.warnings.append(
                 ParseWarning(field="jurisdiction", message=f"the issuer names no place; the notice names only {found}")
