@@ -19,7 +19,7 @@ _CITY_RE = regex.compile(r"^(?P<city>\p{Han}{2,10}?自治州|\p{Han}{2,4}?[市�
 _COUNTY_RE = regex.compile(r"^(?P<county>\p{Han}{2,4}?[县区旗])")
 # A county or district after its city (巴中市恩阳区人民政府): the organ speaks for the county.
 _COUNTY_AFTER_CITY_RE = regex.compile(r"^(?P<county>\p{Han}{1,4}?(?:[县旗]|区(?!域)))(?=\p{Han})")
-_PLACE_RE = regex.compile(r"^(?P<city>\p{Han}{2,5}?[市州盟])(?P<county>\p{Han}{1,6}[区县旗市])$")
+_PLACE_RE = regex.compile(r"^(?P<city>\p{Han}{2,10}?自治州|\p{Han}{2,5}?[市州盟])(?P<county>\p{Han}{1,6}[区县旗市])$")
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,9 @@ def place_of_organ(organ: str) -> str | None:
 def _county_after(rest: str) -> str:
     """恩阳区 when `rest` (what follows a city's name) opens with a county or district, else ''."""
     m = _COUNTY_AFTER_CITY_RE.match(rest)
-    return m.group("county") if m else ""
+    if m is None or m.group("county") in _RULES["not_county_words"]:
+        return ""  # 北京市社区服务中心, 广州市小区…
+    return m.group("county")
 
 
 def jurisdiction_of(issuers: list[str], doc_number: DocNumber | None) -> str | None:

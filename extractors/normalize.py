@@ -49,6 +49,7 @@ def _department_names() -> dict[str, str]:
 
 
 _DEPARTMENTS = _department_names()
+_EXPANSIONS_LONGEST = sorted(_EXPANSIONS, key=len, reverse=True)
 _KNOWN_TYPES = _TYPES["local_unit_types"] | set(_DEPARTMENTS.values())
 
 
@@ -72,7 +73,7 @@ def expand_type(rest: str) -> str | None:
         return rest  # already a full form (交通委员会 stays, not 交通运输委员会)
     if rest in _DEPARTMENTS:
         return _DEPARTMENTS[rest]
-    for short in sorted(_EXPANSIONS, key=len, reverse=True):
+    for short in _EXPANSIONS_LONGEST:
         if rest.endswith(short) and len(rest) > len(short):
             expanded = rest[: -len(short)] + _EXPANSIONS[short]
             if expanded in _KNOWN_TYPES:
@@ -173,7 +174,7 @@ def _expand_party(rest: str) -> str | None:
     expanded = _EXPANSIONS.get(rest, rest)
     if expanded in _TYPES["party_unit_types"]:
         return expanded
-    for short in sorted(_EXPANSIONS, key=len, reverse=True):
+    for short in _EXPANSIONS_LONGEST:
         if rest.endswith(short) and len(rest) > len(short):
             candidate = rest[: -len(short)] + _EXPANSIONS[short]
             if candidate in _TYPES["party_unit_types"]:
@@ -293,7 +294,7 @@ def resolve_mentions(
             # 省公安厅、发展改革委: a standard department named bare after a 省 name is the province's;
             # 马尾区、闽侯县人民政府: a place before a place's government shares its organ word.
             carried = resolve(mention.read_as, place, dictionary)
-            if carried.resolution == "jurisdiction_rule":
+            if carried.canonical_name is not None:
                 out.append(
                     mention.model_copy(
                         update={

@@ -257,7 +257,14 @@ def _read_layout(lines: list[Line]) -> _Notice:
         body_last = _read_note(lines, body_first, body_last, notice)
         notice.parts.append(_Part(BODY_PART, None, body_first, body_last))
 
-    enclosed_first = (date_index + 1) if date_index is not None else (closing_at + 1 if closing_at is not None else None)
+    # 附件2 名词解释: a numbered marker with its title on the same line, once the notice has ended.
+    notice_end = date_index if date_index is not None else closing_at
+    after = first_marker if markers else (notice_end if notice_end is not None else n)
+    inline = [(i, m) for i in range(after + 1, n) if (m := ATTACHMENT_MARKER_TITLE_RE.match(lines[i].text))]
+    if inline:
+        markers = sorted(markers + inline, key=lambda pair: pair[0])
+        first_marker = markers[0][0]
+    enclosed_first = (notice_end + 1) if notice_end is not None else None
     enclosed_last = _before_imprint(lines, enclosed_first, first_marker - 1) if enclosed_first is not None else -1
     if enclosed_first is not None:
         # 附注 (（此件公开发布）) and a 版记 line (…2017年5月3日印发) right under the date come before the enclosure.
@@ -274,12 +281,6 @@ def _read_layout(lines: list[Line]) -> _Notice:
         label = f"附件{number}" if number is not None else "附件"
         notice.parts.append(_Part(label, number, min(content_first, enclosed_last), enclosed_last, title))
 
-    # 附件2 名词解释: a numbered marker with its title on the same line, once the notice has ended.
-    after = first_marker if markers else (date_index if date_index is not None else n)
-    inline = [
-        (i, m) for i in range(after + 1, n) if (m := ATTACHMENT_MARKER_TITLE_RE.match(lines[i].text))
-    ]
-    markers = sorted(markers + inline, key=lambda pair: pair[0])
     for k, (i, m) in enumerate(markers):
         last = markers[k + 1][0] - 1 if k + 1 < len(markers) else n - 1
         last = _before_imprint(lines, i + 1, last)

@@ -635,8 +635,8 @@ _UNIT_COLUMNS = [("lead_units", "牵头单位"), ("units", "责任单位"), ("co
 def _row_units(row: list[str], roles: dict[str, int]) -> str:
     cells = [(label, clean_text(row[roles[role]])) for role, label in _UNIT_COLUMNS if role in roles]
     cells = [(label, text) for label, text in cells if text]
-    if len(cells) == 1 and "lead_units" not in roles:
-        return cells[0][1]
+    if len(cells) == 1 and cells[0][0] == "责任单位":
+        return cells[0][1]  # a lone 责任单位 cell is the clause as written
     return "；".join(f"{label}：{text}" for label, text in cells)
 
 

@@ -336,7 +336,8 @@ def find_clauses(paragraph: str) -> list[Clause]:
         if text[0] in _OPENERS and text.rstrip("。；; ")[-1:] in _CLOSERS:
             text = text.rstrip("。；; ")[1:-1]
         start = paragraph.find(stripped)
-        return [Clause(text.rstrip("。；; "), start, start + len(stripped))] if read_clause(text) else []
+        reading = read_clause(text)
+        return [Clause(text.rstrip("。；; "), start, start + len(stripped))] if reading and reading.mentions else []
     found: list[Clause] = []
     if "（" not in paragraph and "(" not in paragraph:
         return found

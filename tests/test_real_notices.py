@@ -502,3 +502,24 @@ def test_the_forwarded_number_is_the_one_written_with_its_title():
     assert doc.forwarded.issuer == "国家地震局"
     assert doc.forwarded.title == "关于1997年地震趋势和加强防震减灾工作意见报告"
     assert doc.forwarded.doc_number is None  # 国办发〔1996〕54号 is another document's
+
+
+def test_review_findings_on_shared_mechanisms():
+    # A 配合单位 column alone on a row keeps its role.
+    doc = parse_text(
+        "关于印发分工方案的通知\n\n各区政府：\n\n序号\t重点任务\t责任单位\t配合单位\n1\t推进改革。\t\t市财政局\n\n"
+        "北京市人民政府办公厅\n2024年2月1日\n"
+    )
+    assert [(m.raw_text, m.role) for m in doc.items[0].responsible_units] == [("市财政局", "cooperating")]
+    # A county of an autonomous prefecture knows its prefecture; 社区 is not a district.
+    assert place_named(place_of_organ("恩施土家族苗族自治州来凤县人民政府")).city == "恩施土家族苗族自治州"
+    assert place_of_organ("北京市社区服务中心") == "北京市"
+    # A clause line holding only a note is not a clause.
+    assert find_clauses("责任单位：列第一位者为牵头单位。") == []
+    # An attachment marker with its title on the line starts a part of its own, once.
+    doc = parse_text(
+        "关于印发科普工作要点的通知\n\n各区科协：\n\n现将要点印发给你们。\n\n北京市科学技术协会\n2023年4月1日\n\n"
+        "2023年科普工作要点\n\n1.开展科普日活动。（市科协）\n\n附件2 名词解释\n\n1.科普是指普及科学知识。\n"
+    )
+    assert [a.part for a in doc.attachments] == ["附件", "附件2"]
+    assert len({i.key for i in doc.items}) == len(doc.items) == 2
