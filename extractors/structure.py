@@ -61,8 +61,7 @@ STYLES: list[Style] = [
     # ① ② …: sub-points, always inside the block above them.
     Style(80, False, regex.compile(r"^(?P<label>(?P<num>[①-⑳]))\s*(?P<rest>.*)$")),
 ]
-ITEM_RE = STYLES[5].pattern
-HEADING_PATTERNS: list[tuple[int, regex.Pattern[str]]] = [(s.rank, s.pattern) for s in STYLES if s.heading]
+HAN_LIST = STYLES[3]  # 一、二、: also how a task table writes its categories
 
 
 @dataclass(frozen=True)
@@ -513,20 +512,19 @@ def _measures_with_numbered_points(blocks: list[_Block], is_clause_line) -> dict
 
 
 def _build_item(lines: list[Line], block: _Block, part: str, page_starts: list[int], end: int | None = None) -> Item:
-    if end is not None and end > block.last:
-        # A measure told in numbered points: every point, number and all, is a paragraph of its text.
-        span = make_span(lines, block.first, end, page_starts)
-        raw = _text(lines, block.first, end)
-        own = [block.rest] + [lines[k].text for k in range(block.first + 1, block.own_last + 1)]
-        every_line = lambda _text: True  # noqa: E731 — each point is a paragraph of its own
-        points = [clean_text(_text(lines, a, b)) for a, b in _paragraphs(lines, block.own_last + 1, end, set(), every_line)]
-        return _item(block, part, span, raw, [clean_text("\n".join(own)), *points])
-    span = make_span(lines, block.first, block.last, page_starts)
-    raw = _text(lines, block.first, block.last)
+    """The task a block is: its own paragraph, then its body, one line each.
+
+    `end`: a measure told in numbered points runs to there, and every point,
+    number and all, is a paragraph of its text.
+    """
     own = [block.rest] + [lines[k].text for k in range(block.first + 1, block.own_last + 1)]
-    paragraphs = [clean_text("\n".join(own))]
-    paragraphs += [clean_text(_text(lines, a, b)) for a, b in block.body]
-    return _item(block, part, span, raw, paragraphs)
+    if end is not None and end > block.last:
+        body = [(k, k) for k in range(block.own_last + 1, end + 1) if not lines[k].blank]
+    else:
+        end, body = block.last, block.body
+    paragraphs = [clean_text("\n".join(own))] + [clean_text(_text(lines, a, b)) for a, b in body]
+    span = make_span(lines, block.first, end, page_starts)
+    return _item(block, part, span, _text(lines, block.first, end), paragraphs)
 
 
 def _item(block: _Block, part: str, span: Span, raw: str, paragraphs: list[str]) -> Item:
@@ -642,5 +640,5 @@ def _row_units(row: list[str], roles: dict[str, int]) -> str:
 
 def _category_name(cell: str) -> str:
     """`二、实施青少年…` → `实施青少年…` (the numeral is the category's order, not its name)."""
-    m = STYLES[3].pattern.match(compact(cell))
+    m = HAN_LIST.pattern.match(compact(cell))
     return compact(m.group("rest")) if m else compact(cell)

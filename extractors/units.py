@@ -22,9 +22,9 @@ from schemas import UnitMention
 
 _RULES = load("units")
 _OPENERS, _CLOSERS = "（(", "）)"
-_GROUP_SEPARATORS = set("，,")
-_SEGMENT_SEPARATORS = set("；;。")
-_NAME_SEPARATORS = set("、/")
+_GROUP_SEPARATORS = set(_RULES["group_separators"])
+_SEGMENT_SEPARATORS = set(_RULES["segment_separators"])
+_NAME_SEPARATORS = set(_RULES["name_separators"])
 _ROLE_WORDS: dict[str, str] = _RULES["role_words"]
 _ROLE_WORDS_LONGEST = sorted(_ROLE_WORDS, key=len, reverse=True)
 _LABELS: dict[str, str] = _RULES["clause_labels"]
