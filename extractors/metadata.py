@@ -68,7 +68,7 @@ def doc_number_line(line: str) -> DocNumber | None:
     outside = s[: m.start()] + s[m.end() :]
     if "。" in outside or "，" in outside or len(compact(outside)) > 12:
         return None
-    return find_doc_numbers(m.group(0))[0]
+    return _bracketed(m)
 
 
 def parse_date(text: str) -> tuple[dt.date, str] | None:

@@ -21,6 +21,7 @@ from extractors.rules import load
 from extractors.structure import (
     Line,
     ends_sentence,
+    lines_text,
     make_span,
     numbered,
     parse_part,
@@ -79,6 +80,8 @@ _PERSON_SIGNATURE_RE = regex.compile(
 )
 # 中华人民共和国国务院令 / 第707号 at the head of an order.
 _ORDER_BANNER_RE = regex.compile(r"^(?P<organ>\p{Han}{2,30}?)令$")
+# Joint issuers stand side by side on a line, separated by wide spaces.
+_SIGNATURE_GAP_RE = regex.compile(r"\s{2,}|\u3000+")
 _ORDER_SERIAL_RE = regex.compile(r"^第\d{1,5}号$")
 _ANNOTATIONS = [regex.compile(p) for p in _RULES["annotation_patterns"]]
 
@@ -315,7 +318,7 @@ def _split_issued_documents(lines: list[Line], parts: list[_Part]) -> list[_Part
     body = next((p for p in parts if p.label == BODY_PART), None)
     if body is None:
         return parts
-    named = {fold(m.group("title")) for m in _QUOTED_RE.finditer(_lines_text(lines, body.first, body.last))}
+    named = {fold(m.group("title")) for m in _QUOTED_RE.finditer(lines_text(lines, body.first, body.last))}
     out: list[_Part] = []
     for part in parts:
         if part.label == BODY_PART or not named:
@@ -333,10 +336,6 @@ def _split_issued_documents(lines: list[Line], parts: list[_Part]) -> list[_Part
             current = _Part(current.label, None, i + 1, part.last, compact(lines[i].text))
         out.append(current)
     return out
-
-
-def _lines_text(lines: list[Line], first: int, last: int) -> str:
-    return "\n".join(line.text for line in lines[first : last + 1])
 
 
 def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
@@ -472,7 +471,7 @@ def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
         if _PERSON_SIGNATURE_RE.match(compact(text)):
             continue  # 总理 李克强: an order is signed by a person; the organ is its banner
         # Joint issuers stand side by side, separated by wide spaces.
-        for name in (compact(n) for n in regex.split(r"\s{2,}|\u3000+", text) if n.strip()):
+        for name in (compact(n) for n in _SIGNATURE_GAP_RE.split(text) if n.strip()):
             inline = SEAL_NOTE_RE.match(name)
             if inline:
                 # 省…联席会议（代章）: the organ is the issuer; the note says whose seal stands in.
@@ -514,7 +513,7 @@ _ORGAN_START_RE = regex.compile(r"^(?:省|市|区|县|\p{Han}{2,4}[省市县区]
 
 def _is_organ_line(text: str) -> bool:
     """A line that is only organ names (沈阳市房产局      沈阳市自然资源局)."""
-    names = [compact(n) for n in regex.split(r"\s{2,}|\u3000+", text) if n.strip()]
+    names = [compact(n) for n in _SIGNATURE_GAP_RE.split(text) if n.strip()]
     return bool(names) and len(compact(text)) <= _MAX_SIGNATURE and all(
         _ORGAN_NAME_RE.match(n) and looks_like_unit(n) and not is_collective(n) for n in names
     )
@@ -649,7 +648,7 @@ def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
     if not doc.issuers and doc.doc_number is not None and doc.doc_number.year is None:
         # An order's number names its organ: 重庆市人民政府令第361号.
         organ = doc.doc_number.organ_code.removesuffix("令")
-        doc.issuers = [organ.removeprefix("中华人民共和国") if "国务院" in organ else organ]
+        doc.issuers = [_order_organ(organ)]
         doc.warnings.append(ParseWarning(field="issuers", message="no signature; issuer taken from the order's number"))
     if not doc.issuers and doc.title:
         # GB/T 9704 titles read 发文机关 + 关于 + 事由 + 文种: the organ is stated there.
@@ -666,7 +665,7 @@ def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
         body = next((p for p in layout.parts if p.label == BODY_PART), None)
         numbers = []
         if body is not None:
-            text = "\n".join(line.text for line in lines[body.first : body.last + 1])
+            text = lines_text(lines, body.first, body.last)
             own = doc.doc_number.raw if doc.doc_number else None
             # The forwarded document's number stands with its title (《…》（纲要办发〔2020〕1号）), not
             # anywhere in the body: a notice also cites other documents.
@@ -682,6 +681,11 @@ def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
         )
 
 
+def _order_organ(organ: str) -> str:
+    """The organ of an order: 中华人民共和国国务院 → 国务院, a local government as printed."""
+    return organ.removeprefix("中华人民共和国") if "国务院" in organ else organ
+
+
 def _read_order_banner(doc: Document, first_lines: list[Line]) -> None:
     """中华人民共和国国务院令 / 第707号: an order's banner gives its organ and number."""
     for k in range(len(first_lines) - 1):
@@ -693,7 +697,7 @@ def _read_order_banner(doc: Document, first_lines: list[Line]) -> None:
         if doc.doc_number is None:
             doc.doc_number = doc_number_line(organ + "令" + compact(first_lines[k + 1].text))
         if not doc.issuers:
-            doc.issuers = [organ.removeprefix("中华人民共和国") if "国务院" in organ else organ]
+            doc.issuers = [_order_organ(organ)]
         return
 
 

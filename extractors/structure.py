@@ -333,7 +333,7 @@ def parse_part(
         last = blocks[-1]
         siblings = [b for b in blocks[:-1] if b.parent is last.parent and b.style.rank == last.style.rank]
         if siblings and not any(b.body for b in siblings) and not _bare(last) and not any(
-            has_clause(_text(lines, *p)) for p in last.body
+            has_clause(lines_text(lines, *p)) for p in last.body
         ):
             last.body = []  # every measure is one paragraph: what follows the last closes the notice
     _mark_tasks(blocks, lines, has_clause)
@@ -351,7 +351,8 @@ def parse_part(
     return result
 
 
-def _text(lines: list[Line], first: int, last: int) -> str:
+def lines_text(lines: list[Line], first: int, last: int) -> str:
+    """The source text of lines[first..last], as written."""
     return "\n".join(lines[k].text for k in range(first, last + 1))
 
 
@@ -370,10 +371,10 @@ def _body_of(block: _Block, paragraphs: list[tuple[int, int]], lines: list[Line]
         return []
     takes_all = block.style.heading or block.style.owns_paragraphs
     if is_last:
-        with_clause = [k for k, p in enumerate(paragraphs) if has_clause(_text(lines, *p))]
+        with_clause = [k for k, p in enumerate(paragraphs) if has_clause(lines_text(lines, *p))]
         if with_clause:
             paragraphs = paragraphs[: with_clause[-1] + 1]
-        elif has_clause(_text(lines, block.first, block.own_last)):
+        elif has_clause(lines_text(lines, block.first, block.own_last)):
             paragraphs = []  # its clause closed its own paragraph
         else:
             # The first paragraph under a bare title is its body, whatever it says; under a heading
@@ -384,7 +385,7 @@ def _body_of(block: _Block, paragraphs: list[tuple[int, int]], lines: list[Line]
                 (
                     k
                     for k in range(start, len(paragraphs))
-                    if _is_closing(_text(lines, *paragraphs[k]), weak=k > 0 or not block.style.heading)
+                    if _is_closing(lines_text(lines, *paragraphs[k]), weak=k > 0 or not block.style.heading)
                 ),
                 None,
             )
@@ -394,7 +395,7 @@ def _body_of(block: _Block, paragraphs: list[tuple[int, int]], lines: list[Line]
         return paragraphs
     # An item keeps the sub-points numbered inside it ((1) (2)) and the paragraphs up to its last clause.
     deeper = [k for k, p in enumerate(paragraphs) if _deeper(block, lines[p[0]].stripped)]
-    belongs = [k for k, p in enumerate(paragraphs) if has_clause(_text(lines, *p))] + deeper
+    belongs = [k for k, p in enumerate(paragraphs) if has_clause(lines_text(lines, *p))] + deeper
     if not belongs:
         return []
     end = max(belongs) + 1
@@ -415,10 +416,10 @@ def _bare(block: _Block) -> bool:
 
 def _strong(block: _Block, lines: list[Line], has_clause) -> bool:
     """A heading that carries work by itself: text beyond its title, a clause, or a lead sentence with a body."""
-    own = _text(lines, block.first, block.own_last)
+    own = lines_text(lines, block.first, block.own_last)
     if _has_inline_body(block.rest) or _is_sentence(block.rest) or has_clause(own):
         return True
-    return any(has_clause(_text(lines, *p)) for p in block.body)
+    return any(has_clause(lines_text(lines, *p)) for p in block.body)
 
 
 _BRACKETED = regex.compile(r"[（(][^（()）]*[）)]")
@@ -451,7 +452,7 @@ def _mark_tasks(blocks: list[_Block], lines: list[Line], has_clause) -> None:
         # （一）推进城市更新（责任单位：市住房城乡建设委） / 1.… 2.…, （二）成立联合采购办公室。由…组成 / 1.…
         block.is_task = not block.style.heading or (
             block.children > 0
-            and (_has_inline_body(block.rest) or has_clause(_text(lines, block.first, block.own_last)))
+            and (_has_inline_body(block.rest) or has_clause(lines_text(lines, block.first, block.own_last)))
         )
     leaves = [b for b in blocks if b.style.heading and b.children == 0]
     strong = {id(b) for b in leaves if _strong(b, lines, has_clause)}
@@ -522,9 +523,9 @@ def _build_item(lines: list[Line], block: _Block, part: str, page_starts: list[i
         body = [(k, k) for k in range(block.own_last + 1, end + 1) if not lines[k].blank]
     else:
         end, body = block.last, block.body
-    paragraphs = [clean_text("\n".join(own))] + [clean_text(_text(lines, a, b)) for a, b in body]
+    paragraphs = [clean_text("\n".join(own))] + [clean_text(lines_text(lines, a, b)) for a, b in body]
     span = make_span(lines, block.first, end, page_starts)
-    return _item(block, part, span, _text(lines, block.first, end), paragraphs)
+    return _item(block, part, span, lines_text(lines, block.first, end), paragraphs)
 
 
 def _item(block: _Block, part: str, span: Span, raw: str, paragraphs: list[str]) -> Item:

@@ -457,7 +457,7 @@ class Store:
         resolved = []
         for (doc_id, item_key, jurisdiction), group in itertools.groupby(stored, key=lambda r: r[:3]):
             mentions: list[UnitMention] = []
-            for *_, position, raw, role, collective, split_from, read_as, implied, paragraph in group:
+            for *_, _position, raw, role, collective, split_from, read_as, implied, paragraph in group:
                 if split_from and mentions and mentions[-1].raw_text == split_from:
                     continue  # the other pieces of a name split before: split again below
                 mentions.append(
