@@ -16,6 +16,7 @@ import regex
 from extractors.dictionary import UnitDictionary
 from extractors.jurisdiction import jurisdiction_of, only_city_named, only_province_named, place_named, place_of_organ
 from extractors.normalize import resolve_mentions, rule_unit
+from extractors.page import apply_page, is_report, link_attachments, source_organs
 from extractors.metadata import date_line, doc_number_line, find_doc_numbers, forwarded_from_title, promulgation_line
 from extractors.rules import load
 from extractors.structure import (
@@ -121,6 +122,7 @@ class _Notice:
     signatories: list[str] = field(default_factory=list)
     proxy_seal: str | None = None
     date_index: int | None = None
+    order_banner: tuple[int, int] | None = None  # lines of 中华人民共和国国务院令 / 第707号
 
 
 def extract_document(
@@ -150,7 +152,17 @@ def extract_document(
         warnings=list(source.warnings) + layout.warnings,
     )
     _fill_metadata(doc, layout, lines)
-    doc.jurisdiction = _read_jurisdiction(doc, lines, source.text)
+    page_sources: list[str] = []
+    if source.page is not None:
+        page_sources = source_organs(apply_page(doc, source.page))
+        if is_report(doc.title, _first_paragraph(lines, doc.title)):
+            doc.warnings.append(
+                ParseWarning(
+                    field="genre",
+                    message="a news report about a notice, not the notice itself: its metadata may be the report's",
+                )
+            )
+    doc.jurisdiction = _read_jurisdiction(doc, lines, source.text, page_sources)
     # A forwarded document keeps its own context: 国家纲要办's national names stay national.
     forwarded_place = place_of_organ(doc.forwarded.issuer) if doc.forwarded and doc.forwarded.issuer else None
     notes = find_notes(source.text)
@@ -172,11 +184,23 @@ def extract_document(
                 with_units(item, place, dictionary, first_listed_leads=leads, implied=implied, organs=doc.issuers)
             )
     _fill_attachments(doc, layout, lines, source.page_starts)
+    if source.page is not None:
+        link_attachments(doc, source.page)
     _warn_missing(doc, layout)
     return doc
 
 
-def _read_jurisdiction(doc: Document, lines: list[Line], text: str) -> str | None:
+def _first_paragraph(lines: list[Line], title: str | None) -> str:
+    """The first paragraph under the title (a news lead, or the notice's recipients)."""
+    key = compact(title or "")
+    for line in lines[:20]:
+        text = compact(line.text)
+        if len(text) >= 12 and text != key and text not in key:
+            return line.text
+    return ""
+
+
+def _read_jurisdiction(doc: Document, lines: list[Line], text: str, page_sources: list[str]) -> str | None:
     """Where the notice speaks for: its issuers or number, else its title's organ, else the page's 来源 line.
 
     A signature without its place (省…联席会议, 省政府办公厅) takes the province
@@ -191,6 +215,7 @@ def _read_jurisdiction(doc: Document, lines: list[Line], text: str) -> str | Non
         )
     if found is None:
         sources = [m.group("organ") for line in lines[:80] if (m := _SOURCE_LINE_RE.match(line.stripped))]
+        sources += page_sources
         found = jurisdiction_of(sources, None)
         if found is not None:
             doc.warnings.append(
@@ -382,8 +407,18 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
         body_first = header[-1] + 1 if header else 0
 
     candidates = []
-    for i in header:
+    for k, i in enumerate(header):
         text = compact(lines[i].text)
+        if notice.order_banner and i == notice.order_banner[1]:
+            continue
+        if (
+            k + 1 < len(header)
+            and _ORDER_BANNER_RE.match(text)
+            and _ORDER_SERIAL_RE.match(compact(lines[header[k + 1]].text))
+        ):
+            # An order's banner and serial above its promulgation sentence: not its title.
+            notice.order_banner = (i, header[k + 1])
+            continue
         number = doc_number_line(lines[i].text)
         if number is not None:
             notice.doc_number_index = i
@@ -432,7 +467,8 @@ def _title_organ_line(lines: list[Line], organ_at: int, title_at: int, notice: _
     """Is the line above a 关于… title line the title's own first line (not a banner above the number)?"""
     text = compact(lines[organ_at].text)
     number_between = notice.doc_number_index is not None and organ_at < notice.doc_number_index < title_at
-    return not number_between and bool(_ORGAN_NAME_RE.match(text)) and looks_like_unit(text)
+    organs = text.split("、")  # 国务院办公厅、中央军委办公厅 / 关于…: joint organs open the title
+    return not number_between and all(_ORGAN_NAME_RE.match(o) and looks_like_unit(o) for o in organs)
 
 
 def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
@@ -627,6 +663,8 @@ def _fill_metadata(doc: Document, layout: _Notice, lines: list[Line]) -> None:
         doc.date, doc.date_text = date_line(lines[layout.date_index].text)
 
     doc.title = layout.title
+    if layout.order_banner is not None:
+        _read_order_banner(doc, [lines[i] for i in layout.order_banner])
     body = next((p for p in layout.parts if p.label == BODY_PART), None)
     if body is not None:
         _read_order_banner(doc, [ln for ln in lines[body.first : body.last + 1] if not ln.blank][:3])

@@ -7,6 +7,7 @@ from schemas.records import (
     Document,
     ForwardedDocument,
     Item,
+    PageLink,
     ParseWarning,
     Resolution,
     Role,
@@ -15,6 +16,7 @@ from schemas.records import (
     SourceText,
     Span,
     UnitMention,
+    WebPage,
 )
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "Document",
     "ForwardedDocument",
     "Item",
+    "PageLink",
     "ParseWarning",
     "Resolution",
     "Role",
@@ -32,6 +35,7 @@ __all__ = [
     "SourceText",
     "Span",
     "UnitMention",
+    "WebPage",
     "json_schema",
 ]
 

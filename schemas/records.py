@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 2
 
-SourceFormat = Literal["txt", "pdf", "docx"]
+SourceFormat = Literal["txt", "pdf", "docx", "html"]
 
 
 class _Record(BaseModel):
@@ -46,6 +46,29 @@ class Span(_Record):
     pages: list[int] = Field(default_factory=list)
 
 
+class PageLink(_Record):
+    """A link on a web page to a file (an attachment's PDF/DOC/XLS), not downloaded."""
+
+    text: str
+    url: str
+
+
+class WebPage(_Record):
+    """What a web page carries besides the article: its own account of the notice.
+
+    Kept as written; extractors/page.py reads the fields and checks them
+    against the notice's body, which wins where they disagree.
+    """
+
+    url: str | None = None  # the page's own address (canonical link, og:url, <meta name="Url">)
+    title: str | None = None  # <title>
+    heading: str | None = None  # the page's heading above the article
+    meta: dict[str, str] = Field(default_factory=dict)  # <meta name=…> as written (ArticleTitle, PubDate, …)
+    around_lines: list[str] = Field(default_factory=list)  # page text outside the article (header tables …)
+    links: list[PageLink] = Field(default_factory=list)  # links to attachment files
+    container: str = ""  # how the article was found: a site template, or text density
+
+
 class SourceText(_Record):
     """The text a reader produced from one file, with what is needed to cite it."""
 
@@ -55,6 +78,7 @@ class SourceText(_Record):
     # Offset in `text` where page N+1 starts; empty when the format has no pages.
     page_starts: list[int] = Field(default_factory=list)
     warnings: list[ParseWarning] = Field(default_factory=list)
+    page: WebPage | None = None  # a web page's metadata, for HTML
 
 
 class DocNumber(_Record):
@@ -91,6 +115,7 @@ class Attachment(_Record):
     listed: bool = False  # named in the 附件说明
     found: bool = False  # its body is present in the file
     span: Span | None = None
+    url: str | None = None  # where a web page links the file (not downloaded)
 
 
 class Section(_Record):
@@ -187,6 +212,10 @@ class Document(_Record):
     date: dt.date | None = None  # 成文日期
     jurisdiction: str | None = None  # 全国, a province or a city: from the issuer, else the number
     date_text: str | None = None
+    # A web page's: its address, 索引号 (index number of 政府信息公开) and 发布日期 (posting date, not 成文日期).
+    url: str | None = None
+    index_number: str | None = None
+    posted_date: dt.date | None = None
     recipients: str | None = None  # 主送机关
     forwarded: ForwardedDocument | None = None
     # The first unit of a plain list leads: "note" when the notice says so (列第一位者为牵头单位),

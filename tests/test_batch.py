@@ -65,7 +65,7 @@ def test_mixed_folder_good_files_in_each_bad_file_one_clear_row(tmp_path):
     for name, (make, _) in BAD.items():
         (folder / name).write_bytes(make())
     (folder / "loop").symlink_to(folder, target_is_directory=True)  # a symlink loop: not followed
-    (folder / "readme.html").write_text("<p>not a notice</p>", encoding="utf-8")
+    (folder / "readme.md").write_text("# not a notice", encoding="utf-8")
     db = tmp_path / "x.duckdb"
 
     result = subprocess.run(
@@ -85,7 +85,7 @@ def test_mixed_folder_good_files_in_each_bad_file_one_clear_row(tmp_path):
         assert len(by_file[name]) == 1, name
         stage, _, message = by_file[name][0]
         assert words in message and "\n" not in message, (name, message)
-    assert by_file["readme.html"][0][:2] == ("discover", "UnsupportedFormat")
+    assert by_file["readme.md"][0][:2] == ("discover", "UnsupportedFormat")
     # The summary counts are the database's.
     assert summary["files"]["new"] == len(stored) == len(good)
     assert summary["files"]["failed"] == len(BAD) == sum(1 for e in errors if e[1] != "discover")

@@ -12,11 +12,11 @@ from pathlib import Path
 from types import ModuleType
 
 from pipeline.errors import ReadError
-from pipeline.readers import docx, legacy, pdf, text
+from pipeline.readers import docx, html, legacy, pdf, text
 from schemas import SourceText
 
 # Most specific first: text sniffs as "anything without NUL bytes".
-READERS: list[ModuleType] = [pdf, docx, legacy, text]
+READERS: list[ModuleType] = [pdf, docx, legacy, html, text]
 SUPPORTED_SUFFIXES = tuple(s for r in READERS for s in r.SUFFIXES)
 
 
