@@ -160,6 +160,17 @@ def link_attachments(doc: Document, page: WebPage) -> None:
             )
             continue
         target = None
+        # A link line after the date reads as an enclosed part titled by the link: it is the link.
+        own_line = next(
+            (a for a in doc.attachments if a.title and compact(a.title) == text and not _has_content(doc, a.part)),
+            None,
+        )
+        if own_line is not None:
+            n = int(number.group(1)) if number else own_line.number
+            own_line.part = f"附件{n}" if n is not None else own_line.part
+            own_line.number, own_line.title = n, _stem(link.text) or own_line.title
+            own_line.found, own_line.span, own_line.url = False, None, link.url
+            continue
         if number:
             target = next((a for a in doc.attachments if a.number == int(number.group(1))), None)
         if target is None:
@@ -174,6 +185,10 @@ def link_attachments(doc: Document, page: WebPage) -> None:
         if any(a.part == part for a in doc.attachments):
             part = f"链接{len(doc.attachments) + 1}"
         doc.attachments.append(Attachment(part=part, number=n, title=_stem(link.text) or None, url=link.url))
+
+
+def _has_content(doc: Document, part: str) -> bool:
+    return any(i.part == part for i in doc.items) or any(s.part == part for s in doc.sections)
 
 
 def _stem(text: str) -> str:

@@ -43,7 +43,7 @@ TABLES: dict[str, list[Column]] = {
         _c("source_path", "VARCHAR NOT NULL", "来源文件 / path of the file as ingested"),
         _c("content_hash", "VARCHAR NOT NULL", "内容哈希 / SHA-256 of the file's bytes"),
         _c("is_current", "BOOLEAN NOT NULL", "是否当前版本 / true for the latest version of this path"),
-        _c("format", "VARCHAR", "文件格式 / txt, pdf or docx"),
+        _c("format", "VARCHAR", "文件格式 / txt, pdf, docx or html"),
         _c("encoding", "VARCHAR", "文本编码 / encoding of a text file"),
         _c("page_count", "INTEGER", "页数 / pages, for paged formats"),
         _c("title", "VARCHAR", "标题 / title"),
@@ -70,6 +70,9 @@ TABLES: dict[str, list[Column]] = {
             "首列牵头 / the first unit of a plain list leads: note (the notice says so, 列第一位者为牵头单位), "
             "option (--first-listed-leads), empty: a plain list names no lead",
         ),
+        _c("url", "VARCHAR", "网址 / the web page's own address, when the page states it"),
+        _c("index_number", "VARCHAR", "索引号 / index number of a 政府信息公开 page"),
+        _c("posted_date", "DATE", "发布日期 / when the web page was posted (not the 成文日期)"),
     ],
     # Issuers in their own table: a document row is updated in place on
     # --force, and DuckDB cannot update a LIST column of a row other tables reference.
@@ -88,6 +91,7 @@ TABLES: dict[str, list[Column]] = {
         _c("found", "BOOLEAN", "正文存在 / body present in the file"),
         _c("first_line", "INTEGER", "起始行 / first line"),
         _c("last_line", "INTEGER", "结束行 / last line"),
+        _c("url", "VARCHAR", "链接 / where a web page links the file (not downloaded)"),
     ],
     "sections": [
         _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
@@ -278,7 +282,7 @@ MACROS = {
 
 # Version of the database layout (not of the JSON documents). Bump it with a
 # migration in _MIGRATIONS when a table, view or macro changes.
-STORE_VERSION = 3
+STORE_VERSION = 4
 
 
 def document_id(source_path: str, content_hash: str) -> str:
@@ -694,7 +698,22 @@ def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
     _create_views(con)
 
 
-_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+def _migrate_3_to_4(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 4 reads web pages: a document's URL, 索引号 and 发布日期, an attachment's link."""
+    for table, column in [
+        ("documents", "url"),
+        ("documents", "index_number"),
+        ("documents", "posted_date"),
+        ("attachments", "url"),
+    ]:
+        type_ = next(c.type for c in TABLES[table] if c.name == column)
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {type_}")
+        con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_sql_string(_comment(table, column))}")
+    con.execute(f"COMMENT ON COLUMN documents.format IS {_sql_string(_comment('documents', 'format'))}")
+    _create_views(con)
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 def _comment(table: str, column: str) -> str:
@@ -822,6 +841,9 @@ def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:
         "run_id": run_id,
         "ingested_at": _now(),
         "first_listed_leads": doc.first_listed_leads,
+        "url": doc.url,
+        "index_number": doc.index_number,
+        "posted_date": doc.posted_date,
     }
 
 
@@ -835,6 +857,7 @@ def _attachment_row(a, doc_id: str) -> dict[str, Any]:
         "found": a.found,
         "first_line": a.span.first_line if a.span else None,
         "last_line": a.span.last_line if a.span else None,
+        "url": a.url,
     }
 
 

@@ -92,24 +92,44 @@ def test_every_canonical_unit_has_a_units_row(seed_db):
     assert rule_built == ("municipal", "government", "北京市")
 
 
-# The columns version 3 added: a version 2 file is made without them.
+# The columns each version added: an older file is made without them.
 VERSION_3_COLUMNS = {("documents", "first_listed_leads"), ("unit_mentions", "read_as"),
                      ("unit_mentions", "implied"), ("unit_mentions", "paragraph")}
+VERSION_4_COLUMNS = {("documents", "url"), ("documents", "index_number"), ("documents", "posted_date"),
+                     ("attachments", "url")}
+
+
+def _old_db(version: int, seeds_dir, tmp_path, monkeypatch):
+    """The seeds as `version` wrote them (DuckDB cannot drop a column of a table other tables reference)."""
+    import pipeline.store as store_module
+    from pipeline.ingest import ingest
+
+    later = VERSION_4_COLUMNS | (VERSION_3_COLUMNS if version < 3 else set())
+    old = {t: [c for c in cols if (t, c.name) not in later] for t, cols in TABLES.items()}
+    monkeypatch.setattr(store_module, "TABLES", old)
+    monkeypatch.setattr(store_module, "STORE_VERSION", version)
+    db = tmp_path / f"v{version}.duckdb"
+    assert ingest([seeds_dir], db, workers=1).exit_code == 0
+    monkeypatch.undo()
+    return db
 
 
 @pytest.fixture
 def version_2_db(seeds_dir, tmp_path, monkeypatch):
-    """The seeds as version 2 wrote them (DuckDB cannot drop a column of a table other tables reference)."""
-    import pipeline.store as store_module
-    from pipeline.ingest import ingest
+    return _old_db(2, seeds_dir, tmp_path, monkeypatch)
 
-    old = {t: [c for c in cols if (t, c.name) not in VERSION_3_COLUMNS] for t, cols in TABLES.items()}
-    monkeypatch.setattr(store_module, "TABLES", old)
-    monkeypatch.setattr(store_module, "STORE_VERSION", 2)
-    db = tmp_path / "v2.duckdb"
-    assert ingest([seeds_dir], db, workers=1).exit_code == 0
-    monkeypatch.undo()
-    return db
+
+def test_a_version_3_database_gains_the_web_page_columns(seeds_dir, tmp_path, monkeypatch):
+    db = _old_db(3, seeds_dir, tmp_path, monkeypatch)
+    with Store.open(db) as store:
+        con = store.con
+        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        columns = {(t, c) for t, c in con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall()}
+        urls = con.execute("SELECT count(*) FROM documents WHERE url IS NOT NULL").fetchone()[0]
+        documents = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+    assert int(version) == STORE_VERSION == 4
+    assert VERSION_4_COLUMNS <= columns
+    assert (urls, documents) == (0, 5)
 
 
 def test_a_version_2_database_gains_the_role_columns(version_2_db):
@@ -121,8 +141,8 @@ def test_a_version_2_database_gains_the_role_columns(version_2_db):
         comment = con.execute(
             "SELECT comment FROM duckdb_columns() WHERE table_name = 'unit_mentions' AND column_name = 'role'"
         ).fetchone()[0]
-    assert int(version) == STORE_VERSION == 3
-    assert VERSION_3_COLUMNS <= columns
+    assert int(version) == STORE_VERSION
+    assert VERSION_3_COLUMNS | VERSION_4_COLUMNS <= columns
     assert implied == [(False,)]
     assert "guiding" in comment
 

@@ -71,6 +71,7 @@ _PAD = re.compile(r"[\u3000\xa0\u2002\u2003\u2009]")
 _RUN = re.compile(r"[ \u3000\xa0\u2002\u2003\u2009]+")
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\ufeff]")
 _SOURCE_SPACE = re.compile(r"[ \t\r\n]+")
+_BLOCK = "\x00"  # a block's edge while walking: blocks are lines, the markup between them is not
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -142,6 +143,9 @@ def read(data: bytes) -> SourceText:
     if b"\x00" in data[:65536] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ReadError("binary content, not a web page; check what the file is")
     text, encoding, warnings = decode(data)
+    controls = sum(1 for ch in text[:65536] if ch < " " and ch not in "\t\n\r\f")
+    if controls > 20:
+        raise ReadError(f"binary content, not a web page ({controls} control characters); check what the file is")
     if _truncated(text):
         raise ReadError("the page ends in the middle of a tag: a truncated download; fetch the page again")
     from lxml import etree
@@ -310,11 +314,11 @@ def compact_text(text: str) -> str:
 def _starts_with(lines: list[str], heading: str) -> bool:
     """The article already opens with its title: the heading (maybe wrapped), or a line the
     heading quotes (我市出台《关于…若干措施》 above 关于…若干措施)."""
-    first = [compact_text(line) for line in lines if line.strip()][:6]
+    first = [compact_text(line) for line in lines if line.strip()][:4]
     core = compact_text(_SITE_TAG.sub("", heading))
-    if core in "".join(first[:4]):
+    if core in "".join(first):
         return True
-    return any(len(line) >= 8 and line in core for line in first)
+    return bool(first) and len(first[0]) >= 8 and first[0] in core
 
 
 def _inside(element, ancestor) -> bool:
@@ -354,7 +358,12 @@ def _lines(element, *, drop_chrome: bool) -> list[str]:
     """The element's text: one line per block, table rows tab-separated, padding removed."""
     out: list[str] = []
     _walk(element, out, drop_chrome)
-    lines = [_strip_line(line) for line in "".join(out).split("\n")]
+    lines = []
+    for block in "".join(out).split(_BLOCK):
+        # Markup whitespace between blocks is no line; an empty paragraph (<p>&nbsp;</p>) and
+        # <br><br> are the blank lines the page shows.
+        if block.strip(" "):
+            lines.extend(_strip_line(line) for line in block.split("\n"))
     kept: list[str] = []
     for line in lines:
         if drop_chrome and _BOILERPLATE.match(line):
@@ -406,13 +415,13 @@ def _walk(element, out: list[str], drop_chrome: bool) -> None:
     if drop_chrome and tag and _is_chrome(element):
         return
     if tag == "table":
-        out.append("\n")
-        out.extend(line + "\n" for line in _table_lines(element, drop_chrome))
+        out.append(_BLOCK)
+        out.extend(line + _BLOCK for line in _table_lines(element, drop_chrome))
         return
     if tag == "br":
         out.append("\n")
     elif tag in _BLOCK_TAGS:
-        out.append("\n")
+        out.append(_BLOCK)
     # Source whitespace (newlines, indents of the markup) is one space, as a browser shows it.
     if tag and element.text:
         out.append(_SOURCE_SPACE.sub(" ", element.text))
@@ -421,7 +430,7 @@ def _walk(element, out: list[str], drop_chrome: bool) -> None:
         if child.tail:
             out.append(_SOURCE_SPACE.sub(" ", child.tail))
     if tag in _BLOCK_TAGS:
-        out.append("\n")
+        out.append(_BLOCK)
 
 
 def _is_chrome(element) -> bool:

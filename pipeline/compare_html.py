@@ -1,0 +1,460 @@
+"""Compare our HTML reader with content-extraction libraries on the real pages (run by hand).
+
+    python -m pipeline.compare_html [--runs 3] [--examples 5] [--json OUT.json]
+
+Run it from the project root with a Python that has the libraries; they are
+NOT project dependencies and must not become ones. A throwaway venv does:
+
+    python3 -m venv /tmp/libcmp/venv
+    /tmp/libcmp/venv/bin/pip install trafilatura readability-lxml selectolax lxml \
+        pydantic regex jieba pdfplumber pypdfium2 python-docx duckdb typer
+    cd /work/main && /tmp/libcmp/venv/bin/python -m pipeline.compare_html
+
+(the project's own deps are there only because importing pipeline.readers
+imports every reader). Each library is imported lazily; one that is not
+installed is skipped with a message. Nothing else imports this module.
+
+Pages: ../shared/corpus/real/*.html and ../shared/corpus/real/govcn_2019/*.html,
+whose index.json gives each page's real title and 发文字号 (release_number).
+
+Extractors: ours (pipeline.readers.html.read(...).text); trafilatura (default,
+with its fallbacks, and fast=True), comments off, tables on, its txt output;
+readability-lxml's summary() turned into lines by a neutral converter
+(`_html_lines`: a block is a line, <br> a break, a table row a line with
+tab-separated cells, whitespace collapsed as a browser does, padding kept);
+and, as parsers only (no article finding), selectolax/lexbor's body text and
+lxml's body text_content() — speed baselines and a recall ceiling.
+
+What is measured, with no hand labels:
+ 1. speed on one core: each extractor over all pages, `--runs` times; the
+    fastest run gives pages/s (and each page's fastest time is kept);
+ 2. (a) govcn pages: the index.json title and 发文字号 found in the extracted
+        text, compared with all whitespace (and newlines) removed, since titles
+        wrap over two lines in the body;
+    (b) all pages: recall = share of our non-empty lines whose compacted form
+        is in the library's compacted text; extra = share of the library's
+        lines not in our compacted text (chrome, or article text we dropped:
+        up to --examples of them are printed per page to judge);
+    (c) line structure: non-empty lines vs ours, lines with a tab, and our
+        table rows kept as one line of separate cells (tab or " | ");
+    (d) padding: lines that still hold U+3000, NBSP, U+2002/U+2003 inside the
+        line (between words), and lines that keep them at either end.
+"Compacted" = all whitespace and '|' removed (trafilatura writes table cells
+as "| a | b |"). A 发文字号 written 国令第N号 in index.json is also found as
+国务院令第N号, as the body writes it (中华人民共和国国务院令 第N号).
+
+Article text our reader may miss: the library's text is cut into fragments
+(at line breaks, cells, 。；！？) and every fragment of >= 6 characters that
+is not in our compacted text is listed, marked "around" when our reader kept
+it as page metadata outside the article (page.around_lines: 索引号 tables,
+title bars) and "NEW" when our output has it nowhere — those are the lines to
+read by hand: site chrome, or a reader bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "real"
+if not CORPUS.is_dir():
+    CORPUS = Path("/work/shared/corpus/real")
+
+_WS = re.compile(r"[\s|]+")  # \s covers U+3000 and NBSP
+_PAD = re.compile(r"[\u3000\xa0\u2002\u2003]")
+_PAD_CHARS = " \t\r\u3000\xa0\u2002\u2003"
+_FRAGMENT = re.compile(r"[\n\t|。；！？]+")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_PROSE = re.compile(r"[。，；]")
+
+
+def compact(text: str) -> str:
+    return _WS.sub("", text)
+
+
+def nonempty_lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def row_cells(line: str) -> list[str]:
+    """The cells of a table-row line: tab-separated (ours) or '| a | b |' (trafilatura)."""
+    if "\t" in line:
+        return [c for c in line.split("\t")]
+    stripped = line.strip()
+    if stripped.startswith("|") and stripped.count("|") >= 3:
+        return [c for c in stripped.strip("|").split("|")]
+    return []
+
+
+# --- extractors -------------------------------------------------------------------
+
+
+@dataclass
+class Extractor:
+    name: str
+    run: Callable[[bytes], str]
+    version: str
+    kind: str = "extractor"  # or "parser": whole-page text, structure columns not meaningful
+
+
+def _ours() -> Extractor:
+    from pipeline.readers import html
+
+    return Extractor("ours (pipeline.readers.html)", lambda data: html.read(data).text, "working tree")
+
+
+def _trafilatura(fast: bool) -> Extractor:
+    import trafilatura
+
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+
+    def run(data: bytes) -> str:
+        return trafilatura.extract(data, fast=fast, include_comments=False, include_tables=True,
+                                   deduplicate=False) or ""
+
+    return Extractor("trafilatura" + (" fast" if fast else ""), run, trafilatura.__version__)
+
+
+def _readability() -> Extractor:
+    from importlib.metadata import version
+
+    from readability import Document
+
+    logging.getLogger("readability").setLevel(logging.CRITICAL)
+    return Extractor("readability-lxml", lambda data: _html_lines(Document(data).summary(html_partial=True)),
+                     version("readability-lxml"))
+
+
+def _selectolax() -> Extractor:
+    import selectolax
+    from selectolax.lexbor import LexborHTMLParser
+
+    def run(data: bytes) -> str:
+        tree = LexborHTMLParser(data, encoding=True)  # detect the charset, as a browser does
+        tree.strip_tags(["script", "style", "noscript", "template"])
+        body = tree.body
+        return body.text(separator="\n") if body is not None else ""
+
+    return Extractor("selectolax lexbor (parser)", run, selectolax.__version__, kind="parser")
+
+
+def _lxml_parse() -> Extractor:
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    from pipeline.readers.html import decode
+
+    def run(data: bytes) -> str:
+        root = lxml_html.document_fromstring(decode(data)[0].encode("utf-8"),
+                                             parser=lxml_html.HTMLParser(encoding="utf-8"))
+        for element in list(root.iter("script", "style", "noscript", "template", "head")):
+            element.drop_tree()
+        body = root.find("body")
+        return (body if body is not None else root).text_content()
+
+    return Extractor("lxml (parser, our decode)", run, etree.__version__, kind="parser")
+
+
+FACTORIES: list[tuple[str, Callable[[], Extractor]]] = [
+    ("ours", _ours),
+    ("trafilatura", lambda: _trafilatura(fast=False)),
+    ("trafilatura", lambda: _trafilatura(fast=True)),
+    ("readability-lxml", _readability),
+    ("selectolax", _selectolax),
+    ("lxml", _lxml_parse),
+]
+
+_BLOCKS = frozenset(
+    "p div h1 h2 h3 h4 h5 h6 li ul ol dl dd dt table tbody thead tfoot section article header footer aside "
+    "main center blockquote pre address figure figcaption hr caption".split()
+)
+
+
+def _html_lines(fragment: str) -> str:
+    """A neutral HTML-to-text for libraries that return HTML: a block is a line, <br> a break,
+    a table row one line of tab-separated cells (a cell's own blocks joined by spaces), and a
+    layout row (one cell, or cells holding tables) read as blocks — the usual reading of layout tables."""
+    from lxml import html as lxml_html
+
+    if not fragment.strip():
+        return ""
+    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    out: list[str] = []
+
+    def walk(element, sink: list[str]) -> None:
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag in ("script", "style"):
+            return
+        if tag == "tr":
+            cells = [cell for cell in element if isinstance(cell.tag, str) and cell.tag in ("td", "th")]
+            if len(cells) <= 1 or any(cell.find(".//table") is not None for cell in cells):
+                # A layout row (one cell, or cells of nested tables) is read as blocks.
+                for cell in cells:
+                    sink.append("\n")
+                    walk(cell, sink)
+                    sink.append("\n")
+                return
+            texts = []
+            for cell in cells:
+                parts: list[str] = []
+                walk(cell, parts)
+                texts.append(" ".join("".join(parts).replace("\t", " ").split("\n")).strip(" "))
+            sink.append("\n" + "\t".join(texts) + "\n")
+            return
+        if tag in _BLOCKS or tag == "br":
+            sink.append("\n")
+        if tag and element.text:
+            sink.append(re.sub(r"[ \t\r\n]+", " ", element.text))
+        for child in element:
+            walk(child, sink)
+            if child.tail:
+                sink.append(re.sub(r"[ \t\r\n]+", " ", child.tail))
+        if tag in _BLOCKS:
+            sink.append("\n")
+
+    walk(root, out)
+    return "\n".join(line.strip(" ") for line in "".join(out).split("\n"))
+
+
+# --- pages ------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    name: str
+    data: bytes
+    title: str | None = None
+    number: str | None = None
+
+
+def load_pages() -> list[Page]:
+    pages = [Page(p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*.html"))]
+    govcn = CORPUS / "govcn_2019"
+    index = json.loads((govcn / "index.json").read_text(encoding="utf-8"))
+    for path in sorted(govcn.glob("*.html")):
+        row = index.get(path.name, {})
+        pages.append(Page("govcn_2019/" + path.name, path.read_bytes(), row.get("title"), row.get("release_number")))
+    return pages
+
+
+# --- measuring --------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    text: str = ""
+    error: str | None = None
+    seconds: float = float("inf")
+
+
+@dataclass
+class Measures:
+    lines: int = 0
+    tab_lines: int = 0
+    padded_lines: int = 0
+    title_found: bool | None = None
+    number_found: bool | None = None
+    recall: float = 0.0
+    missing: list[str] = field(default_factory=list)  # our lines not in the library's text
+    extra: list[str] = field(default_factory=list)  # the library's lines not in our text
+    extra_share: float = 0.0
+    rows_ours: int = 0
+    rows_kept: int = 0
+
+
+def time_all(extractor: Extractor, pages: list[Page], runs: int) -> tuple[list[Result], float]:
+    results = [Result() for _ in pages]
+    best_total = float("inf")
+    for _ in range(runs):
+        total = 0.0
+        for page, result in zip(pages, results):
+            start = time.perf_counter()
+            try:
+                text = extractor.run(page.data)
+                error = None
+            except Exception as exc:  # a library failing on a page is a finding, not a crash
+                text, error = "", f"{type(exc).__name__}: {exc}"[:200]
+            elapsed = time.perf_counter() - start
+            total += elapsed
+            result.seconds = min(result.seconds, elapsed)
+            result.text, result.error = text, error
+        best_total = min(best_total, total)
+    return results, best_total
+
+
+def measure(text: str, page: Page, ours: str) -> Measures:
+    m = Measures()
+    lines = nonempty_lines(text)
+    m.lines = len(lines)
+    m.tab_lines = sum("\t" in line for line in lines)
+    m.padded_lines = sum(bool(_PAD.search(line)) for line in lines)
+    flat = compact(text)
+    if page.title:
+        m.title_found = compact(page.title) in flat
+    if page.number:
+        m.number_found = compact(page.number) in flat
+    our_lines = [line for line in nonempty_lines(ours) if compact(line)]
+    found = [compact(line) in flat for line in our_lines]
+    m.recall = sum(found) / len(our_lines) if our_lines else 0.0
+    m.missing = [line.strip() for line, ok in zip(our_lines, found) if not ok]
+    our_flat = compact(ours)
+    own = [line for line in lines if compact(line)]
+    m.extra = [line.strip() for line in own if compact(line) not in our_flat]
+    m.extra_share = len(m.extra) / len(own) if own else 0.0
+    # Our table rows kept as one line of separate cells, with the same content.
+    rows = [line for line in nonempty_lines(ours) if "\t" in line and sum(bool(c.strip()) for c in line.split("\t")) > 1]
+    theirs = {compact("".join(cells)) for cells in map(row_cells, lines) if sum(bool(c.strip()) for c in cells) > 1}
+    m.rows_ours = len(rows)
+    m.rows_kept = sum(compact(row) in theirs for row in rows)
+    return m
+
+
+def looks_like_prose(line: str) -> bool:
+    return len(_CJK.findall(line)) >= 15 and bool(_PROSE.search(line))
+
+
+# --- report -----------------------------------------------------------------------
+
+
+def pin_one_core() -> str:
+    if hasattr(os, "sched_setaffinity"):
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    return "not pinned (no sched_setaffinity)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed runs over all pages (the fastest counts)")
+    parser.add_argument("--examples", type=int, default=5, help="example lines printed per page and extractor")
+    parser.add_argument("--json", type=Path, help="write every page's measures (and texts) here")
+    args = parser.parse_args(argv)
+
+    extractors: list[Extractor] = []
+    for package, factory in FACTORIES:
+        try:
+            extractors.append(factory())
+        except ImportError as exc:
+            print(f"skipped {package}: not installed ({exc})", file=sys.stderr)
+    if not extractors or not extractors[0].name.startswith("ours"):
+        print("our reader cannot be imported: run from the project root with its deps installed", file=sys.stderr)
+        return 2
+    pages = load_pages()
+    govcn = [p for p in pages if p.title]
+    print(f"{len(pages)} pages ({len(govcn)} govcn with index.json), {args.runs} runs, {pin_one_core()}")
+    print("versions: " + ", ".join(f"{e.name} {e.version}" for e in extractors) + f"; Python {sys.version.split()[0]}")
+
+    results: dict[str, list[Result]] = {}
+    totals: dict[str, float] = {}
+    for extractor in extractors:
+        results[extractor.name], totals[extractor.name] = time_all(extractor, pages, args.runs)
+    ours_name = extractors[0].name
+    ours_texts = [r.text for r in results[ours_name]]
+    measures = {e.name: [measure(r.text, p, o) for r, p, o in zip(results[e.name], pages, ours_texts)]
+                for e in extractors}
+
+    print()
+    print("| extractor | pages/s | ms/page | govcn title found /%d | govcn 发文字号 found /%d | mean recall of our lines "
+          "| pages with >10%% extra lines | lines vs ours (sum) | keeps table rows (our rows kept) "
+          "| keeps padding (pages / lines) | errors |" % (len(govcn), len(govcn)))
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    our_lines_total = sum(m.lines for m in measures[ours_name])
+    for extractor in extractors:
+        ms = measures[extractor.name]
+        gov = [m for m, p in zip(ms, pages) if p.title]
+        rate = len(pages) / totals[extractor.name]
+        errors = sum(r.error is not None for r in results[extractor.name])
+        empty = sum(not r.text.strip() and r.error is None for r in results[extractor.name])
+        structural = extractor.kind != "parser"
+        rows = (f"{sum(m.rows_kept for m in ms)}/{sum(m.rows_ours for m in ms)} rows; "
+                f"{sum(m.tab_lines for m in ms)} tab lines") if structural else "n/a (parser)"
+        print(f"| {extractor.name} | {rate:.1f} | {1000 / rate:.1f} "
+              f"| {sum(bool(m.title_found) for m in gov)} | {sum(bool(m.number_found) for m in gov)} "
+              f"| {sum(m.recall for m in ms) / len(ms):.3f} | {sum(m.extra_share > 0.10 for m in ms)} "
+              f"| {sum(m.lines for m in ms)} / {our_lines_total} | {rows} "
+              f"| {sum(m.padded_lines > 0 for m in ms)} / {sum(m.padded_lines for m in ms)} "
+              f"| {errors} errors, {empty} empty |")
+
+    print("\n## Per page (extractors only; parsers return the whole page)\n")
+    candidates: list[str] = []
+    for i, page in enumerate(pages):
+        ours_m = measures[ours_name][i]
+        header = f"### {page.name}: ours {ours_m.lines} lines, {ours_m.rows_ours} table rows"
+        printed_header = False
+        for extractor in extractors[1:]:
+            if extractor.kind == "parser":
+                continue
+            m, r = measures[extractor.name][i], results[extractor.name][i]
+            notes = []
+            if r.error:
+                notes.append(f"ERROR {r.error}")
+            if page.title and not m.title_found:
+                notes.append("title NOT found")
+            if page.number and not m.number_found:
+                notes.append("发文字号 NOT found")
+            if m.recall < 0.9:
+                notes.append(f"recall {m.recall:.2f}")
+            if m.extra:
+                notes.append(f"{len(m.extra)} extra lines ({m.extra_share:.0%})")
+            if m.rows_ours and m.rows_kept < m.rows_ours:
+                notes.append(f"table rows kept {m.rows_kept}/{m.rows_ours}")
+            if m.padded_lines:
+                notes.append(f"{m.padded_lines} padded lines")
+            if not notes:
+                continue
+            if not printed_header:
+                print(header)
+                printed_header = True
+            print(f"- {extractor.name}: {m.lines} lines; " + "; ".join(notes))
+            for line in m.missing[: args.examples]:
+                print(f"    missing: {line[:110]!r}")
+            for line in m.extra[: args.examples]:
+                print(f"    extra:   {line[:110]!r}")
+            prose = [line for line in m.extra if looks_like_prose(line)]
+            if prose:
+                around = compact("\n".join(_around(page)))
+                for line in prose:
+                    where = "in our page.around_lines" if compact(line) in around else "NOT in our output at all"
+                    candidates.append(f"{page.name} [{extractor.name}] ({where}): {line[:160]!r}")
+
+    print("\n## Extra lines that read like article text (>= 15 CJK chars with 。，；)\n")
+    for line in candidates or ["none"]:
+        print("- " + line)
+
+    if args.json:
+        dump = {
+            "totals_seconds": totals,
+            "pages": [
+                {"page": p.name, **{e.name: {"seconds": results[e.name][i].seconds, "error": results[e.name][i].error,
+                                             **{k: v for k, v in vars(measures[e.name][i]).items()},
+                                             "text": results[e.name][i].text} for e in extractors}}
+                for i, p in enumerate(pages)
+            ],
+        }
+        args.json.write_text(json.dumps(dump, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+def _around(page: Page) -> list[str]:
+    """The page text our reader kept outside the article (header tables, title bars)."""
+    from pipeline.readers import html
+
+    try:
+        return html.read(page.data).page.around_lines
+    except Exception:
+        return []
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
