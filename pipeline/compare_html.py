@@ -73,6 +73,7 @@ _WS = re.compile(r"[\s|]+")  # \s covers U+3000 and NBSP
 _PAD = re.compile(r"[\u3000\xa0\u2002\u2003]")
 _PAD_CHARS = " \t\r\u3000\xa0\u2002\u2003"
 _FRAGMENT = re.compile(r"[\n\t|。；！？]+")
+_BULLET = re.compile(r"^[ \t]*[-*•][ \t]+", re.M)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _PROSE = re.compile(r"[。，；]")
 
@@ -234,6 +235,7 @@ class Page:
     data: bytes
     title: str | None = None
     number: str | None = None
+    around: str = ""  # compacted page text our reader kept outside the article
 
 
 def load_pages() -> list[Page]:
@@ -253,25 +255,29 @@ def load_pages() -> list[Page]:
 class Result:
     text: str = ""
     error: str | None = None
-    seconds: float = float("inf")
+    seconds: float = float("inf")  # this page's fastest run
 
 
 @dataclass
 class Measures:
     lines: int = 0
     tab_lines: int = 0
-    padded_lines: int = 0
+    inner_padded: int = 0  # lines with padding between words
+    edge_padded: int = 0  # lines with padding at either end
     title_found: bool | None = None
     number_found: bool | None = None
     recall: float = 0.0
     missing: list[str] = field(default_factory=list)  # our lines not in the library's text
     extra: list[str] = field(default_factory=list)  # the library's lines not in our text
     extra_share: float = 0.0
+    new_fragments: list[str] = field(default_factory=list)  # library text found nowhere in our output
+    around_fragments: list[str] = field(default_factory=list)  # library text we keep as page metadata
     rows_ours: int = 0
     rows_kept: int = 0
 
 
 def time_all(extractor: Extractor, pages: list[Page], runs: int) -> tuple[list[Result], float]:
+    """Every page through the extractor `runs` times; returns each page's result and the fastest total."""
     results = [Result() for _ in pages]
     best_total = float("inf")
     for _ in range(runs):
@@ -279,10 +285,9 @@ def time_all(extractor: Extractor, pages: list[Page], runs: int) -> tuple[list[R
         for page, result in zip(pages, results):
             start = time.perf_counter()
             try:
-                text = extractor.run(page.data)
-                error = None
+                text, error = extractor.run(page.data), None
             except Exception as exc:  # a library failing on a page is a finding, not a crash
-                text, error = "", f"{type(exc).__name__}: {exc}"[:200]
+                text, error = "", f"{type(exc).__name__}: {exc}"[:160]
             elapsed = time.perf_counter() - start
             total += elapsed
             result.seconds = min(result.seconds, elapsed)
@@ -291,17 +296,50 @@ def time_all(extractor: Extractor, pages: list[Page], runs: int) -> tuple[list[R
     return results, best_total
 
 
+def _numbers(number: str) -> list[str]:
+    forms = [compact(number)]
+    decree = re.fullmatch(r"国令(第\d+号)", forms[0])
+    if decree:
+        forms.append("国务院令" + decree.group(1))
+    return forms
+
+
+def new_text(text: str, our_flat: str) -> list[str]:
+    """Pieces of `text` (>= 6 characters) that are nowhere in our compacted text.
+
+    The text is cut at line breaks, cells and 。；！？; a piece not found is cut
+    again at spaces, so that text merged onto one line in another order
+    (trafilatura moves a cell's tables after its prose) is not taken for new
+    text. List bullets ("- ", trafilatura's) are not text.
+    """
+    found: list[str] = []
+    seen: set[str] = set()
+    for fragment in _FRAGMENT.split(_BULLET.sub("", text)):
+        key = compact(fragment)
+        if len(key) < 6 or key in our_flat or key in seen:
+            continue
+        seen.add(key)
+        pieces = [piece for piece in fragment.split() if len(compact(piece)) >= 6]
+        if pieces:
+            found += [piece for piece in pieces if compact(piece) not in our_flat]
+        else:
+            found.append(" ".join(fragment.split()))
+    return found
+
+
 def measure(text: str, page: Page, ours: str) -> Measures:
     m = Measures()
     lines = nonempty_lines(text)
     m.lines = len(lines)
     m.tab_lines = sum("\t" in line for line in lines)
-    m.padded_lines = sum(bool(_PAD.search(line)) for line in lines)
+    m.inner_padded = sum(bool(_PAD.search(line.strip(_PAD_CHARS))) for line in lines)
+    m.edge_padded = sum(line.strip(" \t\r") != line.strip(_PAD_CHARS) for line in lines)
     flat = compact(text)
     if page.title:
         m.title_found = compact(page.title) in flat
     if page.number:
-        m.number_found = compact(page.number) in flat
+        m.number_found = any(form in flat for form in _numbers(page.number))
+    # (b) our lines in their text, their lines in ours
     our_lines = [line for line in nonempty_lines(ours) if compact(line)]
     found = [compact(line) in flat for line in our_lines]
     m.recall = sum(found) / len(our_lines) if our_lines else 0.0
@@ -310,16 +348,20 @@ def measure(text: str, page: Page, ours: str) -> Measures:
     own = [line for line in lines if compact(line)]
     m.extra = [line.strip() for line in own if compact(line) not in our_flat]
     m.extra_share = len(m.extra) / len(own) if own else 0.0
-    # Our table rows kept as one line of separate cells, with the same content.
-    rows = [line for line in nonempty_lines(ours) if "\t" in line and sum(bool(c.strip()) for c in line.split("\t")) > 1]
+    # their text, in fragments, that our article does not have
+    for fragment in new_text(text, our_flat):
+        (m.around_fragments if compact(fragment) in page.around else m.new_fragments).append(fragment)
+    # (c) our table rows kept as one line of separate cells, with the same content
+    rows = [line for line in nonempty_lines(ours) if sum(bool(c.strip()) for c in line.split("\t")) > 1]
     theirs = {compact("".join(cells)) for cells in map(row_cells, lines) if sum(bool(c.strip()) for c in cells) > 1}
     m.rows_ours = len(rows)
     m.rows_kept = sum(compact(row) in theirs for row in rows)
     return m
 
 
-def looks_like_prose(line: str) -> bool:
-    return len(_CJK.findall(line)) >= 15 and bool(_PROSE.search(line))
+def looks_like_prose(piece: str) -> bool:
+    """A sentence, not a menu item: >= 12 CJK characters with a comma or 。；."""
+    return len(_CJK.findall(piece)) >= 12 and bool(_PROSE.search(piece))
 
 
 # --- report -----------------------------------------------------------------------
@@ -333,11 +375,87 @@ def pin_one_core() -> str:
     return "not pinned (no sched_setaffinity)"
 
 
+def print_table(extractors: list[Extractor], pages: list[Page], results: dict, totals: dict, measures: dict) -> None:
+    ours_name = extractors[0].name
+    n_gov = sum(bool(p.title) for p in pages)
+    print(f"| extractor | pages/s | ms/page | govcn title found /{n_gov} | govcn 发文字号 found /{n_gov} "
+          "| mean recall of our lines | pages with >10% extra lines | non-empty lines (ours: "
+          f"{sum(m.lines for m in measures[ours_name])}) | keeps table rows (our rows kept as rows) "
+          "| keeps padding: pages / lines inside / lines at ends | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for extractor in extractors:
+        ms = measures[extractor.name]
+        gov = [m for m, p in zip(ms, pages) if p.title]
+        rate = len(pages) / totals[extractor.name]
+        errors = sum(r.error is not None for r in results[extractor.name])
+        empty = sum(not r.text.strip() and r.error is None for r in results[extractor.name])
+        if extractor.kind == "parser":
+            lines, rows = f"{sum(m.lines for m in ms)} (raw)", "n/a (parser)"
+        else:
+            lines = str(sum(m.lines for m in ms))
+            rows = f"{sum(m.rows_kept for m in ms)}/{sum(m.rows_ours for m in ms)}"
+        padded_pages = sum(m.inner_padded + m.edge_padded > 0 for m in ms)
+        print(f"| {extractor.name} | {rate:.1f} | {1000 / rate:.1f} "
+              f"| {sum(bool(m.title_found) for m in gov)} | {sum(bool(m.number_found) for m in gov)} "
+              f"| {sum(m.recall for m in ms) / len(ms):.3f} | {sum(m.extra_share > 0.10 for m in ms)} "
+              f"| {lines} | {rows} "
+              f"| {padded_pages} / {sum(m.inner_padded for m in ms)} / {sum(m.edge_padded for m in ms)} "
+              f"| {errors} errors, {empty} empty |")
+
+
+def print_pages(extractors: list[Extractor], pages: list[Page], results: dict, measures: dict, examples: int) -> None:
+    ours_name = extractors[0].name
+    for i, page in enumerate(pages):
+        ours_m = measures[ours_name][i]
+        block: list[str] = []
+        for extractor in extractors[1:]:
+            m, r = measures[extractor.name][i], results[extractor.name][i]
+            if extractor.kind == "parser":
+                # The whole page: only prose nowhere in our output is worth a look (chrome is expected).
+                prose = [f for f in m.new_fragments if looks_like_prose(f)]
+                if prose:
+                    block.append(f"- {extractor.name}: {len(prose)} prose-like pieces of the page nowhere in "
+                                 "our output (article or around_lines)")
+                    block += [f"    NEW prose: {f[:110]!r}" for f in prose[:examples]]
+                continue
+            notes = []
+            if r.error:
+                notes.append(f"ERROR {r.error!r}")
+            if page.title and not m.title_found:
+                notes.append("title NOT found")
+            if page.number and not m.number_found:
+                notes.append("发文字号 NOT found")
+            if m.recall < 1:
+                notes.append(f"recall {m.recall:.2f} ({len(m.missing)} of our lines missing)")
+            if m.extra:
+                notes.append(f"{len(m.extra)} extra lines ({m.extra_share:.0%})")
+            if abs(m.lines - ours_m.lines) > max(2, ours_m.lines // 5):
+                notes.append(f"{m.lines} lines vs our {ours_m.lines}")
+            if m.rows_ours and m.rows_kept < m.rows_ours:
+                notes.append(f"table rows kept {m.rows_kept}/{m.rows_ours}")
+            if m.inner_padded:
+                notes.append(f"{m.inner_padded} lines with padding inside")
+            if not notes and not m.new_fragments:
+                continue
+            block.append(f"- {extractor.name}: " + "; ".join(notes or ["ok"]))
+            block += [f"    missing: {line[:110]!r}" for line in m.missing[:examples]]
+            block += [f"    extra:   {line[:110]!r}" for line in m.extra[:examples]]
+            block += [f"    NEW text (nowhere in our output): {f[:110]!r}" for f in m.new_fragments[:examples]]
+            if len(m.new_fragments) > examples:
+                block.append(f"    … {len(m.new_fragments) - examples} more NEW fragments")
+            if m.around_fragments:
+                block.append(f"    ({len(m.around_fragments)} fragments are in our page.around_lines, e.g. "
+                             f"{m.around_fragments[0][:60]!r})")
+        if block:
+            print(f"### {page.name}: ours {ours_m.lines} lines, {ours_m.rows_ours} table rows")
+            print("\n".join(block))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs over all pages (the fastest counts)")
     parser.add_argument("--examples", type=int, default=5, help="example lines printed per page and extractor")
-    parser.add_argument("--json", type=Path, help="write every page's measures (and texts) here")
+    parser.add_argument("--json", type=Path, help="write every page's measures and texts here")
     args = parser.parse_args(argv)
 
     extractors: list[Extractor] = []
@@ -350,110 +468,40 @@ def main(argv: list[str] | None = None) -> int:
         print("our reader cannot be imported: run from the project root with its deps installed", file=sys.stderr)
         return 2
     pages = load_pages()
-    govcn = [p for p in pages if p.title]
-    print(f"{len(pages)} pages ({len(govcn)} govcn with index.json), {args.runs} runs, {pin_one_core()}")
+    from pipeline.readers import html
+
+    for page in pages:
+        page.around = compact("\n".join(html.read(page.data).page.around_lines))
+    print(f"{len(pages)} pages ({sum(bool(p.title) for p in pages)} govcn with index.json), "
+          f"{args.runs} runs, {pin_one_core()}")
     print("versions: " + ", ".join(f"{e.name} {e.version}" for e in extractors) + f"; Python {sys.version.split()[0]}")
 
     results: dict[str, list[Result]] = {}
     totals: dict[str, float] = {}
     for extractor in extractors:
         results[extractor.name], totals[extractor.name] = time_all(extractor, pages, args.runs)
-    ours_name = extractors[0].name
-    ours_texts = [r.text for r in results[ours_name]]
+    ours_texts = [r.text for r in results[extractors[0].name]]
     measures = {e.name: [measure(r.text, p, o) for r, p, o in zip(results[e.name], pages, ours_texts)]
                 for e in extractors}
 
     print()
-    print("| extractor | pages/s | ms/page | govcn title found /%d | govcn 发文字号 found /%d | mean recall of our lines "
-          "| pages with >10%% extra lines | lines vs ours (sum) | keeps table rows (our rows kept) "
-          "| keeps padding (pages / lines) | errors |" % (len(govcn), len(govcn)))
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    our_lines_total = sum(m.lines for m in measures[ours_name])
-    for extractor in extractors:
-        ms = measures[extractor.name]
-        gov = [m for m, p in zip(ms, pages) if p.title]
-        rate = len(pages) / totals[extractor.name]
-        errors = sum(r.error is not None for r in results[extractor.name])
-        empty = sum(not r.text.strip() and r.error is None for r in results[extractor.name])
-        structural = extractor.kind != "parser"
-        rows = (f"{sum(m.rows_kept for m in ms)}/{sum(m.rows_ours for m in ms)} rows; "
-                f"{sum(m.tab_lines for m in ms)} tab lines") if structural else "n/a (parser)"
-        print(f"| {extractor.name} | {rate:.1f} | {1000 / rate:.1f} "
-              f"| {sum(bool(m.title_found) for m in gov)} | {sum(bool(m.number_found) for m in gov)} "
-              f"| {sum(m.recall for m in ms) / len(ms):.3f} | {sum(m.extra_share > 0.10 for m in ms)} "
-              f"| {sum(m.lines for m in ms)} / {our_lines_total} | {rows} "
-              f"| {sum(m.padded_lines > 0 for m in ms)} / {sum(m.padded_lines for m in ms)} "
-              f"| {errors} errors, {empty} empty |")
-
-    print("\n## Per page (extractors only; parsers return the whole page)\n")
-    candidates: list[str] = []
-    for i, page in enumerate(pages):
-        ours_m = measures[ours_name][i]
-        header = f"### {page.name}: ours {ours_m.lines} lines, {ours_m.rows_ours} table rows"
-        printed_header = False
-        for extractor in extractors[1:]:
-            if extractor.kind == "parser":
-                continue
-            m, r = measures[extractor.name][i], results[extractor.name][i]
-            notes = []
-            if r.error:
-                notes.append(f"ERROR {r.error}")
-            if page.title and not m.title_found:
-                notes.append("title NOT found")
-            if page.number and not m.number_found:
-                notes.append("发文字号 NOT found")
-            if m.recall < 0.9:
-                notes.append(f"recall {m.recall:.2f}")
-            if m.extra:
-                notes.append(f"{len(m.extra)} extra lines ({m.extra_share:.0%})")
-            if m.rows_ours and m.rows_kept < m.rows_ours:
-                notes.append(f"table rows kept {m.rows_kept}/{m.rows_ours}")
-            if m.padded_lines:
-                notes.append(f"{m.padded_lines} padded lines")
-            if not notes:
-                continue
-            if not printed_header:
-                print(header)
-                printed_header = True
-            print(f"- {extractor.name}: {m.lines} lines; " + "; ".join(notes))
-            for line in m.missing[: args.examples]:
-                print(f"    missing: {line[:110]!r}")
-            for line in m.extra[: args.examples]:
-                print(f"    extra:   {line[:110]!r}")
-            prose = [line for line in m.extra if looks_like_prose(line)]
-            if prose:
-                around = compact("\n".join(_around(page)))
-                for line in prose:
-                    where = "in our page.around_lines" if compact(line) in around else "NOT in our output at all"
-                    candidates.append(f"{page.name} [{extractor.name}] ({where}): {line[:160]!r}")
-
-    print("\n## Extra lines that read like article text (>= 15 CJK chars with 。，；)\n")
-    for line in candidates or ["none"]:
-        print("- " + line)
+    print_table(extractors, pages, results, totals, measures)
+    print("\n## Per page (for the parsers, which return the whole page, only prose found nowhere in our output)\n")
+    print_pages(extractors, pages, results, measures, args.examples)
 
     if args.json:
         dump = {
-            "totals_seconds": totals,
+            "pages_per_second": {name: len(pages) / total for name, total in totals.items()},
             "pages": [
                 {"page": p.name, **{e.name: {"seconds": results[e.name][i].seconds, "error": results[e.name][i].error,
-                                             **{k: v for k, v in vars(measures[e.name][i]).items()},
-                                             "text": results[e.name][i].text} for e in extractors}}
+                                             **vars(measures[e.name][i]), "text": results[e.name][i].text}
+                                    for e in extractors}}
                 for i, p in enumerate(pages)
             ],
         }
-        args.json.write_text(json.dumps(dump, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        args.json.write_text(json.dumps(dump, ensure_ascii=False, indent=1), encoding="utf-8")
         print(f"\nwrote {args.json}")
     return 0
-
-
-def _around(page: Page) -> list[str]:
-    """The page text our reader kept outside the article (header tables, title bars)."""
-    from pipeline.readers import html
-
-    try:
-        return html.read(page.data).page.around_lines
-    except Exception:
-        return []
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def test_measures_numbered_as_headings_are_tasks_with_their_clauses():
 
 
 def test_numbering_runs_on_across_headings():
-    doc = real("govcn_2019_57.txt")  # （一）…（五十三） across 一、…四、
+    doc = real("govcn_2019_57.html")  # （一）…（五十三） across 一、…四、
     assert len(doc.items) == 53
     assert [i.number for i in doc.items] == list(range(1, 54))
     assert {i.key for i in doc.items if i.number in (16, 17)} == {"正文/1.16", "正文/2.17"}
@@ -62,7 +62,7 @@ def test_numbering_runs_on_across_headings():
 
 
 def test_lead_sentence_measures_with_their_body_below():
-    doc = real("govcn_2019_01.txt")  # （一）统筹建设监管工作平台。 + its paragraphs
+    doc = real("govcn_2019_01.html")  # （一）统筹建设监管工作平台。 + its paragraphs
     assert [i.key for i in doc.items][:2] == ["正文/3.1", "正文/3.2"]
     assert len(doc.items) == 10
     assert doc.items[0].text.split("\n")[0] == "统筹建设监管工作平台。"
@@ -70,7 +70,7 @@ def test_lead_sentence_measures_with_their_body_below():
 
 
 def test_bare_heading_with_body_and_a_clause_line():
-    doc = real("html_d1bfa55cd575e0ab.txt")  # 一、title / paragraph / 责任单位：市财政局
+    doc = real("html_d1bfa55cd575e0ab.html")  # 一、title / paragraph / 责任单位：市财政局
     first = doc.items[0]
     assert first.text.split("\n")[-1] == "责任单位：市财政局"
     assert [(m.raw_text, m.canonical_name, m.paragraph) for m in first.responsible_units] == [
@@ -93,7 +93,7 @@ def test_regulation_articles_under_chapters():
 
 
 def test_a_short_one_sentence_measure_among_long_ones_is_a_task():
-    doc = real("html_49c0e4dbd96999c1.txt")  # 四、（四）个人将购买2年以上（含2年）的住房对外销售的，免征增值税。
+    doc = real("html_49c0e4dbd96999c1.html")  # 四、（四）个人将购买2年以上（含2年）的住房对外销售的，免征增值税。
     assert "个人将购买2年以上（含2年）的住房对外销售的，免征增值税。" in [i.text for i in doc.items]
 
 
@@ -177,7 +177,7 @@ def test_a_county_task_list_with_lead_and_participants():
 
 
 def test_first_listed_leads_from_the_notes_clause_on():
-    doc = real("govcn_2019_39.txt")  # （人力资源社会保障部、财政部负责。列第一位者为牵头单位，下同）
+    doc = real("govcn_2019_39.html")  # （人力资源社会保障部、财政部负责。列第一位者为牵头单位，下同）
     assert doc.first_listed_leads == "note"
     first = doc.items[0]
     assert units(first) == [("人力资源社会保障部", "lead"), ("财政部", "participant")]
@@ -201,7 +201,7 @@ def test_a_plain_list_names_no_lead_unless_asked():
 
 
 def test_implied_units_from_a_note_for_later_tasks():
-    doc = real("html_3855aa22771c8814.txt")  # …以下均需各市、县人民政府落实，不再一一列出
+    doc = real("html_3855aa22771c8814.html")  # …以下均需各市、县人民政府落实，不再一一列出
     first, second = doc.items[0], doc.items[1]
     assert [m.implied for m in first.responsible_units] == [False] * 5
     implied = [m for m in second.responsible_units if m.implied]
@@ -350,18 +350,31 @@ def test_proxy_seal_and_short_signature():
 
 
 def test_site_lines_are_never_title_recipients_or_date():
-    doc = real("html_49c0e4dbd96999c1.txt")  # 发布时间： 2023-09-04   作者：    来源： 沈阳市房产局
+    # A copy of a page that kept the site's lines around the notice (沈阳, 2023; 安徽, 2022).
+    doc = parse_text(
+        "关于进一步支持刚性和改善性住房需求的通知\n\n发布时间： 2023-09-04   作者：    来源： 沈阳市房产局\n\n"
+        "各区县（市）房产、自然资源、税务、公积金中心管理部（分中心），相关市直部门，在沈金融机构：\n\n"
+        "为支持刚性和改善性住房需求，促进我市房地产市场平稳健康发展，经市政府同意，现就有关事宜通知如下。\n\n"
+        "一、取消限制性购售政策\n\n取消二环内限购政策,取消住房销售限制年限规定，满足居民购房需求。\n\n"
+        "（责任部门：市房产局、市自然资源局）\n\n"
+        "沈阳市房产局      沈阳市自然资源局 \n\n国家税务总局沈阳市税务局        \n\n"
+        "中国人民银行辽宁省分行营业管理部   \n\n  沈阳住房公积金管理中心        \n\n2023年9月3日     \n\n（此件公开发布）"
+    )
     assert doc.title == "关于进一步支持刚性和改善性住房需求的通知"
     assert doc.date == dt.date(2023, 9, 3)
     assert doc.issuers == [
         "沈阳市房产局", "沈阳市自然资源局", "国家税务总局沈阳市税务局", "中国人民银行辽宁省分行营业管理部", "沈阳住房公积金管理中心",
     ]
-    page = real("html_3855aa22771c8814.txt")  # 发布日期：…信息来源：省发展改革委浏览量：
+    page = parse_text(
+        "发布日期：2022-01-26 09:37信息来源：省发展改革委浏览量：\n\n关于印发进一步做好近期促进消费工作\n\n若干措施的通知\n\n"
+        "各市人民政府，省有关单位：\n\n经省政府领导同意，现将《进一步做好近期促进消费工作若干措施》印发给你们，请结合实际，认真组织实施。"
+    )
     assert page.recipients == "各市人民政府，省有关单位"
+    assert page.title == "关于印发进一步做好近期促进消费工作若干措施的通知"
 
 
 def test_a_unit_named_in_full_among_the_issuers():
-    doc = real("html_49c0e4dbd96999c1.txt")  # （责任部门：沈阳公积金中心）, signed 沈阳住房公积金管理中心
+    doc = real("html_49c0e4dbd96999c1.html")  # （责任部门：沈阳公积金中心）, signed 沈阳住房公积金管理中心
     mention = next(m for i in doc.items for m in i.responsible_units if m.raw_text == "沈阳公积金中心")
     assert (mention.canonical_name, mention.resolution) == ("沈阳住房公积金管理中心", "alias")
 
@@ -383,7 +396,7 @@ def test_an_order_is_issued_by_its_organ_not_the_signing_premier():
 
 def test_roles_and_implied_units_survive_the_database_and_renormalize(tmp_path):
     db = tmp_path / "x.duckdb"
-    assert ingest([RAW / "docx_ac4c7809270a1f66.docx", RAW / "govcn_2019_39.txt"], db, workers=1).exit_code == 0
+    assert ingest([RAW / "docx_ac4c7809270a1f66.docx", RAW / "govcn_2019_39.html"], db, workers=1).exit_code == 0
 
     def rows():
         with duckdb.connect(str(db), read_only=True) as con:
