@@ -21,9 +21,10 @@ Extractors: ours (pipeline.readers.html.read(...).text); trafilatura (default,
 with its fallbacks, and fast=True), comments off, tables on, its txt output;
 readability-lxml's summary() turned into lines by a neutral converter
 (`_html_lines`: a block is a line, <br> a break, a table row a line with
-tab-separated cells, whitespace collapsed as a browser does, padding kept);
-and, as parsers only (no article finding), selectolax/lexbor's body text and
-lxml's body text_content() — speed baselines and a recall ceiling.
+tab-separated cells, a one-cell layout row read as blocks, whitespace
+collapsed as a browser does, padding kept); and, as parsers only (no article
+finding), selectolax/lexbor's body text and lxml's body text_content() —
+speed baselines and a recall ceiling.
 
 What is measured, with no hand labels:
  1. speed on one core: each extractor over all pages, `--runs` times; the
@@ -48,7 +49,8 @@ Article text our reader may miss: the library's text is cut into fragments
 is not in our compacted text is listed, marked "around" when our reader kept
 it as page metadata outside the article (page.around_lines: 索引号 tables,
 title bars) and "NEW" when our output has it nowhere — those are the lines to
-read by hand: site chrome, or a reader bug.
+read by hand: site chrome, or a reader bug. For the parsers (the whole page)
+only NEW pieces that read as prose are printed: article text dropped anywhere.
 """
 
 from __future__ import annotations
@@ -66,8 +68,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "real"
-if not CORPUS.is_dir():
-    CORPUS = Path("/work/shared/corpus/real")
 
 _WS = re.compile(r"[\s|]+")  # \s covers U+3000 and NBSP
 _PAD = re.compile(r"[\u3000\xa0\u2002\u2003]")
@@ -238,9 +238,9 @@ class Page:
     around: str = ""  # compacted page text our reader kept outside the article
 
 
-def load_pages() -> list[Page]:
-    pages = [Page(p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*.html"))]
-    govcn = CORPUS / "govcn_2019"
+def load_pages(corpus: Path) -> list[Page]:
+    pages = [Page(p.name, p.read_bytes()) for p in sorted(corpus.glob("*.html"))]
+    govcn = corpus / "govcn_2019"
     index = json.loads((govcn / "index.json").read_text(encoding="utf-8"))
     for path in sorted(govcn.glob("*.html")):
         row = index.get(path.name, {})
@@ -456,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs over all pages (the fastest counts)")
     parser.add_argument("--examples", type=int, default=5, help="example lines printed per page and extractor")
     parser.add_argument("--json", type=Path, help="write every page's measures and texts here")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder of the real pages (default: %(default)s)")
     args = parser.parse_args(argv)
 
     extractors: list[Extractor] = []
@@ -467,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     if not extractors or not extractors[0].name.startswith("ours"):
         print("our reader cannot be imported: run from the project root with its deps installed", file=sys.stderr)
         return 2
-    pages = load_pages()
+    pages = load_pages(args.corpus)
     from pipeline.readers import html
 
     for page in pages:
