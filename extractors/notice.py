@@ -58,7 +58,7 @@ _TITLE_ISSUER_RE = regex.compile(r"^(?P<organ>[\p{Han}（）()]{4,60}?)(?:关于
 _ORGAN_NAME_RE = regex.compile(r"^[\p{Han}（）()]{2,60}$")
 _MAX_TITLE = _RULES["max_title_line_chars"]
 # An opening paragraph that ends in ： (为…，现提出如下措施：) is not a list of recipients.
-_RECIPIENTS_NOT_RE = regex.compile(r"。|^(?:为|根据|按照|依据|现将|现就|经|近年来|当前|目前|今年)")
+_RECIPIENTS_NOT_RE = regex.compile(r"。|^(?:为|根据|按照|依据|现将|现就|经|近年来|当前|目前|今年|以下)")
 # …（代章） or …（国家卫生健康委代章） after the organ on the signature line.
 SEAL_NOTE_RE = regex.compile(r"^(?P<issuer>.+?)[（(](?P<organ>[^（()）]*?)" + _RULES["proxy_seal_suffix"] + r"[）)]$")
 _MAX_SIGNATURE = _RULES["max_signature_line_chars"]
@@ -435,6 +435,8 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
             continue
         if len(text) <= 4 and not _TITLE_STATUS_RE.match(text):  # 公开, 特急, 机密 …
             continue
+        if "。" in text or len(text) > _MAX_TITLE:
+            continue  # a paragraph (a news page's lead) is never a title line
         candidates.append(i)
     start = next((k for k, i in enumerate(candidates) if _TITLE_START_RE.search(compact(lines[i].text))), 0)
     if start > 0 and compact(lines[candidates[start]].text).startswith("关于") and _title_organ_line(

@@ -27,7 +27,8 @@ finding), selectolax/lexbor's body text and lxml's body text_content() —
 speed baselines and a recall ceiling.
 
 What is measured, with no hand labels:
- 1. speed on one core: each extractor over all pages, `--runs` times; the
+ 1. speed on one core (the process is pinned to one CPU): each extractor over
+    all pages, `--runs` times, the extractors taking turns in each run; the
     fastest run gives pages/s (and each page's fastest time is kept);
  2. (a) govcn pages: the index.json title and 发文字号 found in the extracted
         text, compared with all whitespace (and newlines) removed, since titles
@@ -276,24 +277,29 @@ class Measures:
     rows_kept: int = 0
 
 
-def time_all(extractor: Extractor, pages: list[Page], runs: int) -> tuple[list[Result], float]:
-    """Every page through the extractor `runs` times; returns each page's result and the fastest total."""
-    results = [Result() for _ in pages]
-    best_total = float("inf")
+def time_all(extractors: list[Extractor], pages: list[Page], runs: int) -> tuple[dict, dict]:
+    """Every page through every extractor, `runs` times; each page's result and each extractor's fastest total.
+
+    The extractors take turns within each run, so that load from other processes
+    on the machine falls on all of them alike.
+    """
+    results = {e.name: [Result() for _ in pages] for e in extractors}
+    best = {e.name: float("inf") for e in extractors}
     for _ in range(runs):
-        total = 0.0
-        for page, result in zip(pages, results):
-            start = time.perf_counter()
-            try:
-                text, error = extractor.run(page.data), None
-            except Exception as exc:  # a library failing on a page is a finding, not a crash
-                text, error = "", f"{type(exc).__name__}: {exc}"[:160]
-            elapsed = time.perf_counter() - start
-            total += elapsed
-            result.seconds = min(result.seconds, elapsed)
-            result.text, result.error = text, error
-        best_total = min(best_total, total)
-    return results, best_total
+        for extractor in extractors:
+            total = 0.0
+            for page, result in zip(pages, results[extractor.name]):
+                start = time.perf_counter()
+                try:
+                    text, error = extractor.run(page.data), None
+                except Exception as exc:  # a library failing on a page is a finding, not a crash
+                    text, error = "", f"{type(exc).__name__}: {exc}"[:160]
+                elapsed = time.perf_counter() - start
+                total += elapsed
+                result.seconds = min(result.seconds, elapsed)
+                result.text, result.error = text, error
+            best[extractor.name] = min(best[extractor.name], total)
+    return results, best
 
 
 def _numbers(number: str) -> list[str]:
@@ -477,10 +483,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.runs} runs, {pin_one_core()}")
     print("versions: " + ", ".join(f"{e.name} {e.version}" for e in extractors) + f"; Python {sys.version.split()[0]}")
 
-    results: dict[str, list[Result]] = {}
-    totals: dict[str, float] = {}
-    for extractor in extractors:
-        results[extractor.name], totals[extractor.name] = time_all(extractor, pages, args.runs)
+    results, totals = time_all(extractors, pages, args.runs)
     ours_texts = [r.text for r in results[extractors[0].name]]
     measures = {e.name: [measure(r.text, p, o) for r, p, o in zip(results[e.name], pages, ours_texts)]
                 for e in extractors}
