@@ -43,7 +43,10 @@ CONTAINERS: list[tuple[str, str, str]] = [
     ("class", r"\b(?:article_content|artical_content|art_con|arti_content|view_content|detail_content)\b", "CMS article"),
     ("class", r"\b(?:j-fontContent|newscontnet|newscontent|news-content|news_content|newsCon|content_text|conTxt|zw|zwnr)\b",
      "news CMS"),
-    ("id", r"^(?:content|article|news-content|news_content|zwnr|con_main|artibody|js_content)$", "common ids"),
+    ("class", r"\b(?:wap[-_]?con(?:tent)?|wap[-_]?article|m[-_]content|mobile[-_]content)\b", "mobile (_wap) pages"),
+    ("id", r"^(?:contentText|ContentBody|detail_content|docContent|articleContent|art_content|xxgk_content|zoomcon|"
+           r"wap[-_]?content)$", "CMS article ids"),
+    ("id", r"^(?:content|article|news-content|news_content|zwnr|con_main|artibody|js_content|mainCon)$", "common ids"),
     ("class", r"^(?:content|article|detail|text|main-content|content-box)(?:\s|$)", "common classes"),
 ]
 _CONTAINERS = [(attr, re.compile(pattern), seen) for attr, pattern, seen in CONTAINERS]
