@@ -189,7 +189,10 @@ def _html_lines(fragment: str) -> str:
 
     if not fragment.strip():
         return ""
-    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    # Parsed as a document, not a fragment: readability returns a bare <html><head> when it finds no article.
+    root = lxml_html.document_fromstring(fragment).find("body")
+    if root is None:
+        return ""
     out: list[str] = []
 
     def walk(element, sink: list[str]) -> None:

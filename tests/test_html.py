@@ -277,3 +277,21 @@ def test_bad_pages_are_one_error_row_each_and_the_batch_goes_on(tmp_path):
     assert sorted(by_file) == sorted(BAD_PAGES)
     for name, (_, words) in BAD_PAGES.items():
         assert len(by_file[name]) == 1 and words in by_file[name][0], (name, by_file[name])
+
+
+def test_the_readmes_web_page_query_answers_from_two_reviewed_pages(tmp_path):
+    from pipeline.ingest import ingest
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sql = regex.search(r"### Notices from web pages.*?```sql\n(?P<sql>.*?)```", readme, flags=regex.S).group("sql")
+    db = tmp_path / "pages.duckdb"
+    pages = [RAW / "html_fd1a92a75c093625.html", RAW / "html_d1bfa55cd575e0ab.html"]
+    assert ingest(pages, db, workers=1).exit_code == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(sql).fetchall()
+    assert [(r[1].isoformat(), r[2].isoformat(), r[3]) for r in rows] == [
+        ("2016-09-26", "2016-09-26", "FZ00101-1300-2016-00062"),  # 福州: 发文字号 and 索引号 only in the page's header
+        ("2022-05-21", "2022-05-24", None),  # 安阳: written on the 21st, posted on the 24th
+    ]
+    assert rows[0][4].startswith("http://www.fuzhou.gov.cn/") and rows[0][5] == ["doc_number"]
+    assert rows[1][4] == "http://ayzjj.anyang.gov.cn/2022/05-24/2345149.html"
