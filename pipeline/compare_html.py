@@ -90,10 +90,10 @@ def nonempty_lines(text: str) -> list[str]:
 def row_cells(line: str) -> list[str]:
     """The cells of a table-row line: tab-separated (ours) or '| a | b |' (trafilatura)."""
     if "\t" in line:
-        return [c for c in line.split("\t")]
+        return line.split("\t")
     stripped = line.strip()
     if stripped.startswith("|") and stripped.count("|") >= 3:
-        return [c for c in stripped.strip("|").split("|")]
+        return stripped.strip("|").split("|")
     return []
 
 
@@ -111,7 +111,19 @@ class Extractor:
 def _ours() -> Extractor:
     from pipeline.readers import html
 
-    return Extractor("ours (pipeline.readers.html)", lambda data: html.read(data).text, "working tree")
+    return Extractor("ours (pipeline.readers.html)", lambda data: html.read(data).text, _git_version())
+
+
+def _git_version() -> str:
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", "pipeline/readers/html.py"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "diff", "--quiet", "HEAD", "--", "pipeline/readers/html.py"])
+    except (OSError, subprocess.CalledProcessError):
+        return "working tree"
+    return f"html.py @ {head}" + (" + uncommitted changes" if dirty.returncode else "")
 
 
 def _trafilatura(fast: bool) -> Extractor:
