@@ -241,6 +241,7 @@ BAD_PAGES = {
     "truncated.html": (lambda: page("<div id='zoom'><p>关于做好工作的通知，认真组织实施。</p>")[:-30] + b"<p cla", "truncated"),
     "huge.html": (lambda: page("<p>关于做好工作的通知，认真组织实施，确保取得实效。</p>" * 600_000), "far beyond a notice page"),
     "scripts.html": (lambda: page("<script>" + "document.write('x');" * 50 + "</script>"), "only scripts"),
+    "nested.html": (lambda: page("<div>" * 400 + "<p>关于做好工作的通知</p>" + "</div>" * 400), "nested deeper"),
     "picture.html": (lambda: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 20, "binary content"),
 }
 

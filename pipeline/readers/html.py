@@ -157,9 +157,13 @@ def read(data: bytes) -> SourceText:
 
     try:
         # lxml's plain HTML parser: lxml.html's element classes cost a lookup per element.
-        root = etree.fromstring(_XML_DECL.sub("", text, count=1), etree.HTMLParser(remove_comments=True))
+        parser = etree.HTMLParser(remove_comments=True)
+        root = etree.fromstring(_XML_DECL.sub("", text, count=1), parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise ReadError(f"not readable as HTML ({exc}); open it in a browser and save it again") from exc
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        # libxml2 stops at 256 levels of nesting (and so does our walk): no real page goes there.
+        raise ReadError("the page's markup is nested deeper than 256 levels; not a page to read as a notice")
     if root is None:
         raise ReadError("the page has no readable text (only scripts or markup); nothing to ingest")
     page = _page_info(root)
