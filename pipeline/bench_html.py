@@ -17,13 +17,13 @@ The target is 200 pages/s for the reader. How other extractors compare
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from lxml import html as lxml_html
 
 from extractors import extract_document
 from extractors.dictionary import default_dictionary
+from pipeline.bench_pdf import best_of
 from pipeline.errors import NoticeError
 from pipeline.readers import html
 
@@ -32,15 +32,6 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
 
 def _lxml_floor(data: bytes) -> None:
     lxml_html.document_fromstring(data).text_content()
-
-
-def _best_of(repeat: int, fn) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def main(argv: list[str]) -> int:
@@ -72,7 +63,7 @@ def main(argv: list[str]) -> int:
         for path, data in pages:
             extract_document(html.read(data), source_path=path.name, content_hash="bench", dictionary=dictionary)
 
-    times = {name: _best_of(3, fn) for name, fn in (("lxml", floor), ("reader", reader), ("whole", whole))}
+    times = {name: best_of(3, fn) for name, fn in (("lxml", floor), ("reader", reader), ("whole", whole))}
     n = len(pages)
     print(f"{n} pages, {size / 1024 / 1024:.1f} MB of HTML, one core, best of 3")
     print(f"  lxml parse + text_content   {n / times['lxml']:8.0f} pages/s")

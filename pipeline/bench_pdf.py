@@ -57,7 +57,7 @@ def _ours(path: Path, data: bytes, dictionary) -> None:
     extract_document(source, source_path=str(path), content_hash="bench", dictionary=dictionary)
 
 
-def _best_of(repeat: int, fn) -> float:
+def best_of(repeat: int, fn) -> float:
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
@@ -100,9 +100,9 @@ def main(argv: list[str]) -> int:
         pages = _raw_pdfium(data)
         tables = _table_pages(data)
         repeat = 3 if pages < 60 else 1
-        raw = _best_of(repeat, lambda: _raw_pdfium(data))
-        plumber = _best_of(1, lambda: _pdfplumber(path))
-        ours = _best_of(repeat, lambda: _ours(path, data, dictionary))
+        raw = best_of(repeat, lambda: _raw_pdfium(data))
+        plumber = best_of(1, lambda: _pdfplumber(path))
+        ours = best_of(repeat, lambda: _ours(path, data, dictionary))
         rows.append((path.name, pages, tables, raw, plumber, ours))
         print(f"{path.name[:44]:44} {pages:5d} {tables:6d} {pages / raw:11.0f} {pages / plumber:11.1f} {pages / ours:9.0f}")
 

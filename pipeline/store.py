@@ -683,15 +683,11 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
 def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
     """Version 3 records how roles were read (documents.first_listed_leads) and, per mention,
     the name read in context, implied units and the paragraph (re-ingest with --force to fill them)."""
-    for table, column in [
-        ("documents", "first_listed_leads"),
-        ("unit_mentions", "read_as"),
-        ("unit_mentions", "implied"),
-        ("unit_mentions", "paragraph"),
-    ]:
-        type_ = next(c.type for c in TABLES[table] if c.name == column)
-        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {type_}")
-        con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_sql_string(_comment(table, column))}")
+    _add_columns(
+        con,
+        [("documents", "first_listed_leads"), ("unit_mentions", "read_as"), ("unit_mentions", "implied"),
+         ("unit_mentions", "paragraph")],
+    )
     con.execute("UPDATE unit_mentions SET implied = false")
     for table, column in [("sections", "level"), ("unit_mentions", "role")]:
         con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_sql_string(_comment(table, column))}")
@@ -700,17 +696,19 @@ def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
 
 def _migrate_3_to_4(con: duckdb.DuckDBPyConnection) -> None:
     """Version 4 reads web pages: a document's URL, 索引号 and 发布日期, an attachment's link."""
-    for table, column in [
-        ("documents", "url"),
-        ("documents", "index_number"),
-        ("documents", "posted_date"),
-        ("attachments", "url"),
-    ]:
+    _add_columns(
+        con, [("documents", "url"), ("documents", "index_number"), ("documents", "posted_date"), ("attachments", "url")]
+    )
+    con.execute(f"COMMENT ON COLUMN documents.format IS {_sql_string(_comment('documents', 'format'))}")
+    _create_views(con)
+
+
+def _add_columns(con: duckdb.DuckDBPyConnection, columns: list[tuple[str, str]]) -> None:
+    """Add (table, column) pairs as TABLES defines them, with their comments."""
+    for table, column in columns:
         type_ = next(c.type for c in TABLES[table] if c.name == column)
         con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {type_}")
         con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_sql_string(_comment(table, column))}")
-    con.execute(f"COMMENT ON COLUMN documents.format IS {_sql_string(_comment('documents', 'format'))}")
-    _create_views(con)
 
 
 _MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
