@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from pipeline.errors import NoticeError
+from pipeline.limits import MEMORY_MB_PER_WORKER, SECONDS_PER_FILE, WorkerLimits
 
 app = typer.Typer(
     help="Turn Chinese policy notices (txt, pdf, docx) into structured data in DuckDB.",
@@ -84,8 +85,14 @@ def ingest(
     glob: Annotated[str | None, typer.Option("--glob", help="Only files matching this pattern, e.g. '*.pdf'.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat any parse warning as a failure of that file.")] = False,
     first_listed_leads: FirstListedLeadsOption = False,
+    max_seconds: Annotated[
+        float, typer.Option("--max-seconds", min=1, help="Wall time a worker may spend on one file before it is stopped.")
+    ] = SECONDS_PER_FILE,
+    max_memory_mb: Annotated[
+        int, typer.Option("--max-memory-mb", min=256, help="Memory (address space) each worker process may use.")
+    ] = MEMORY_MB_PER_WORKER,
 ) -> None:
-    """Ingest notices (txt, pdf, docx) into a DuckDB file; unchanged files are skipped.
+    """Ingest notices (txt, pdf, docx, html) into a DuckDB file; unchanged files are skipped.
 
     Folders are searched recursively; other files are listed as skipped (and
     noted in ingest_errors). Ctrl-C stops cleanly; run the same command to resume.
@@ -93,6 +100,12 @@ def ingest(
     Example: notices ingest data/raw --db data/notices.duckdb
     Example: notices ingest ~/notices --glob '*.pdf' --workers 2 --json
     Example: notices ingest ~/kexie_ledgers --first-listed-leads --force
+    Example: notices ingest ~/scans --max-seconds 600 --max-memory-mb 4096
+
+    Files are parsed in worker processes under a wall-time and a memory
+    limit; a file that overruns them, or whose worker dies, is one row in
+    ingest_errors and the batch goes on (with --workers 1 files are parsed
+    in this process, without those limits: for debugging).
     """
     from pipeline.ingest import ingest as run_ingest
     from pipeline.progress import Reporter
@@ -112,6 +125,7 @@ def ingest(
                 strict=strict,
                 dictionary=units,
                 first_listed_leads=first_listed_leads,
+                limits=WorkerLimits(seconds=max_seconds, memory_mb=max_memory_mb),
                 on_start=reporter.start,
                 on_file=reporter.file_done,
             )

@@ -11,14 +11,15 @@ is in flight, and results are written as they come.
 
 from __future__ import annotations
 
-import concurrent.futures as futures
 import ctypes
 import fnmatch
 import gc
 import hashlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 from extractors import extract_document
 from extractors.dictionary import UnitDictionary, default_dictionary
 from pipeline.errors import NoticeError, ReadError
+from pipeline.limits import MAX_FILE_BYTES, MAX_TEXT_CHARS, WorkerLimits
 from pipeline.readers import SUPPORTED_SUFFIXES, read_bytes
 from extractors.tokens import item_words
 from schemas import Document
@@ -36,10 +38,6 @@ from schemas import Document
 if TYPE_CHECKING:
     from pipeline.store import Store
 
-# A notice is a few MB at most; far larger files are dumps or accidents, and
-# parsing them would hold hundreds of MB. Refused with a message saying so.
-MAX_FILE_BYTES = 200 * 1024 * 1024
-MAX_TEXT_CHARS = 5_000_000  # ≈ 2,500 pages of Chinese text
 BATCH_DOCUMENTS = 16  # documents per write transaction
 WRITER_MEMORY_MB = 64  # DuckDB's memory in the writing process to start with (raised when its indexes need more)
 WORKER_NICENESS = 10  # workers run at lower priority than the writer
@@ -47,23 +45,29 @@ TASKS_PER_WORKER = 1000  # a worker is replaced after this many files, so its me
 
 
 def display_path(path: Path) -> str:
-    """Path as stored: relative to the working directory when inside it, else absolute."""
+    """Path as stored: relative to the working directory when inside it, else absolute.
+
+    A name that is not valid UTF-8 (bytes from another system) keeps its odd
+    bytes as \\xNN escapes, so it can be stored and shown.
+    """
     absolute = path.absolute()
     try:
-        return absolute.relative_to(Path.cwd()).as_posix()
+        shown = absolute.relative_to(Path.cwd()).as_posix()
     except ValueError:
-        return absolute.as_posix()
+        shown = absolute.as_posix()
+    return shown.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def discover(paths: list[str | Path], glob: str | None = None) -> tuple[list[Path], list[Path]]:
-    """Notice files under `paths` (recursively, sorted, each once) and the other files seen.
+def discover(paths: list[str | Path], glob: str | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Notice files under `paths` (recursively, sorted, each once) and the other files seen, with why
+    they are skipped (not a notice format; not a regular file: a FIFO, device or socket would block).
 
     `glob` keeps only files whose name (or path, if the pattern has a /)
     matches, e.g. `*.pdf` or `2023/*`. Raises NoticeError for a path that
     does not exist or a folder with no notices.
     """
     found: list[Path] = []
-    others: list[Path] = []
+    others: list[tuple[Path, str]] = []
     seen: set[Path] = set()
 
     def add(file: Path, explicit: bool) -> None:
@@ -71,8 +75,14 @@ def discover(paths: list[str | Path], glob: str | None = None) -> tuple[list[Pat
         if key in seen or (glob and not _matches(file, glob)):
             return
         seen.add(key)
-        # An explicitly named file is tried whatever its suffix (content decides).
-        (found if explicit or file.suffix.lower() in SUPPORTED_SUFFIXES else others).append(file)
+        irregular = _not_regular(file)
+        if irregular:
+            others.append((file, irregular))
+        elif explicit or file.suffix.lower() in SUPPORTED_SUFFIXES:
+            found.append(file)  # an explicitly named file is tried whatever its suffix (content decides)
+        else:
+            kinds = ", ".join(SUPPORTED_SUFFIXES)
+            others.append((file, f"not a notice format ({file.suffix or 'no suffix'}); supported: {kinds}"))
 
     for given in paths:
         path = Path(given)
@@ -89,6 +99,20 @@ def discover(paths: list[str | Path], glob: str | None = None) -> tuple[list[Pat
             what = f"matching {glob!r} " if glob else ""
             raise NoticeError(f"no notices ({kinds}) {what}under {path}")
     return found, others
+
+
+def _not_regular(file: Path) -> str | None:
+    """Why a path is not a file to read, or None: reading a FIFO or /dev/urandom never ends."""
+    try:
+        mode = file.stat().st_mode  # follows a symlink to what it names
+    except OSError:
+        return None  # gone or unreadable: the read reports it
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    target = " (through a symlink)" if file.is_symlink() else ""
+    return f"{kind}{target}, not a file: skipped (reading it could block forever)"
 
 
 def _matches(file: Path, pattern: str) -> bool:
@@ -182,6 +206,7 @@ class Failed:
 _worker_dictionary: UnitDictionary | None = None
 _worker_strict = False
 _worker_first_listed_leads = False
+_worker_memory_mb: int | None = None  # the address-space cap of this worker, when one is set
 
 
 def _init_worker(dictionary: UnitDictionary, strict: bool, first_listed_leads: bool, main_pid: int) -> None:
@@ -251,6 +276,8 @@ def _parse_one(path: Path, shown: str) -> Parsed | Failed:
         return Parsed(shown, doc)
     except NoticeError as exc:
         return Failed(shown, exc.stage, type(exc).__name__, exc.message)
+    except MemoryError:
+        return Failed(shown, stage, "OutOfMemory", _out_of_memory_message(_worker_memory_mb))
     except Exception as exc:  # a bug must not stop the batch; it is recorded with its class
         message = f"{type(exc).__name__}: {exc} (a bug in policy-notices: please report it with this file)"
         return Failed(shown, stage, type(exc).__name__, message)
@@ -326,6 +353,7 @@ def ingest(
     strict: bool = False,
     dictionary: UnitDictionary | None = None,
     first_listed_leads: bool = False,
+    limits: WorkerLimits | None = None,
     on_file: Callable[[FileOutcome], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> IngestReport:
@@ -345,6 +373,7 @@ def ingest(
     """
     started = time.perf_counter()
     dictionary = dictionary or default_dictionary()
+    limits = limits or WorkerLimits()
     workers = max(1, workers or default_workers())
     files, others = discover(paths, glob)
     report = IngestReport(db=str(db), workers=workers)
@@ -366,14 +395,14 @@ def ingest(
         run_id = store.start_run([str(p) for p in paths])
         if on_start:
             on_start(len(files))
-        for other in others:
+        for other, message in others:
             shown = display_path(other)
-            message = f"not a notice format ({other.suffix or 'no suffix'}); supported: {', '.join(SUPPORTED_SUFFIXES)}"
-            store.record_error(run_id, shown, "discover", "UnsupportedFormat", message)
+            error_class = "UnsupportedFormat" if message.startswith("not a notice format") else "NotAFile"
+            store.record_error(run_id, shown, "discover", error_class, message)
             done(FileOutcome(shown, "skipped", message=message))
         writer = _Writer(store, run_id, done)
         try:
-            _run(files, store, writer, workers, force, (strict, first_listed_leads), dictionary, done)
+            _run(files, store, writer, workers, force, (strict, first_listed_leads), dictionary, done, limits)
         except KeyboardInterrupt:
             report.interrupted = True
             writer.flush()  # what is parsed is complete: keep it
@@ -439,7 +468,7 @@ class _Writer:
             return None
 
 
-def _run(files, store, writer, workers, force, options, dictionary, done) -> None:
+def _run(files, store, writer, workers, force, options, dictionary, done, limits: WorkerLimits) -> None:
     strict, first_listed_leads = options
     current = store.current_versions()
 
@@ -464,48 +493,178 @@ def _run(files, store, writer, workers, force, options, dictionary, done) -> Non
         for path, shown in todo:
             writer.add(_parse_one(path, shown))
         return
-    context = multiprocessing.get_context("forkserver")
-    # Workers fork from a small server (no preloading): each holds only what
-    # its files need, which keeps the memory of the process tree low.
-    # Files in flight: enough that the workers keep parsing while the writer
-    # stores a batch (8 each); each one waiting is a whole parsed Document held
-    # in this process. Results are written as they finish, not in submission
-    # order, so one slow file does not idle a worker.
-    window = workers * 8
-    with futures.ProcessPoolExecutor(
-        workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(dictionary, strict, first_listed_leads, os.getpid()),
-        max_tasks_per_child=TASKS_PER_WORKER,
-    ) as pool:
-        in_flight: set[futures.Future] = set()
+    initargs = (dictionary, strict, first_listed_leads, os.getpid(), limits.memory_mb)
+    _Supervisor(workers, initargs, limits).run(todo, writer.add)
 
-        def write_finished() -> None:
-            """Wait for at least one file in flight, and write all that are done."""
-            nonlocal in_flight
-            finished, in_flight = futures.wait(in_flight, return_when=futures.FIRST_COMPLETED)
-            for future in finished:
-                writer.add(_result(future))
 
+# Each worker holds this many files: the one it parses and the next, so it
+# keeps parsing while the writer stores a batch.
+_QUEUE_DEPTH = 2
+
+
+@dataclass
+class _Worker:
+    """A worker process, the pipe to it and the files it holds, oldest first."""
+
+    process: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+    queue: list[tuple[Path, str]] = field(default_factory=list)
+    started: float = 0.0  # when it began the oldest file of its queue
+    parsed: int = 0
+
+
+class _Supervisor:
+    """Worker processes that parse one file at a time under limits they cannot escape.
+
+    A worker that dies (the OOM killer, a crash in a C library), or overruns
+    the wall time on a file, is stopped and replaced; the file it held is
+    recorded as failed with the cause, and the batch goes on. Workers fork
+    from a small server (no preloading): each holds only what its files need.
+    """
+
+    def __init__(self, workers: int, initargs: tuple, limits: WorkerLimits):
+        self.context = multiprocessing.get_context("forkserver")
+        self.count, self.initargs, self.limits = workers, initargs, limits
+        self.workers: list[_Worker] = []
+
+    def _start(self) -> _Worker:
+        parent, child = self.context.Pipe()
+        process = self.context.Process(target=_worker_main, args=(child, self.initargs), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def run(self, todo: Iterator[tuple[Path, str]], deliver: Callable[[Parsed | Failed], None]) -> None:
+        from multiprocessing.connection import wait
+
+        tasks = iter(todo)
+        self.workers = [self._start() for _ in range(self.count)]
         try:
-            for path, shown in todo:
-                in_flight.add(pool.submit(_parse_in_worker, path, shown))
-                if len(in_flight) >= window:
-                    write_finished()
-            while in_flight:
-                write_finished()
-        except BaseException:
-            for pending in in_flight:
-                pending.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+            while True:
+                for worker in self.workers:
+                    self._fill(worker, tasks)
+                busy = [w for w in self.workers if w.queue]
+                if not busy:
+                    return
+                deadline = min(w.started for w in busy) + self.limits.seconds
+                wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                     timeout=max(0.0, deadline - time.monotonic()))
+                for worker in busy:
+                    self._collect(worker, deliver)
+        finally:
+            for worker in self.workers:
+                self._stop(worker)
+
+    def _fill(self, worker: _Worker, tasks: Iterator[tuple[Path, str]]) -> None:
+        # A worker is retired after TASKS_PER_WORKER files, so its memory cannot creep.
+        while len(worker.queue) < _QUEUE_DEPTH and worker.parsed + len(worker.queue) < TASKS_PER_WORKER:
+            task = next(tasks, None)
+            if task is None:
+                return
+            if not worker.queue:
+                worker.started = time.monotonic()
+            worker.queue.append(task)
+            worker.conn.send(task)
+
+    def _collect(self, worker: _Worker, deliver: Callable[[Parsed | Failed], None]) -> None:
+        while worker.queue and worker.conn.poll():
+            try:
+                result = worker.conn.recv()
+            except (EOFError, OSError):
+                break  # the worker is gone: its sentinel says why
+            worker.queue.pop(0)
+            worker.parsed += 1
+            worker.started = time.monotonic()
+            deliver(result)
+        if not worker.queue:
+            if worker.parsed >= TASKS_PER_WORKER:
+                self._replace(worker)
+            return
+        overran = time.monotonic() - worker.started > self.limits.seconds
+        if worker.process.is_alive() and not overran:
+            return
+        if overran and worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+            cause = ("TimedOut", f"stopped after {self.limits.seconds:.0f} s on this file (limit; --max-seconds "
+                     "raises it); is it far larger than a notice?")
+        else:
+            worker.process.join()
+            cause = _death_cause(worker.process.exitcode, self.limits.memory_mb)
+        path, shown = worker.queue.pop(0)
+        deliver(Failed(shown, "extract", cause[0], cause[1]))
+        # The files queued behind it were not parsed: they go to the new worker.
+        pending = worker.queue
+        self._replace(worker)
+        for task in pending:
+            worker.queue.append(task)
+            worker.conn.send(task)
+        worker.started = time.monotonic()
+
+    def _replace(self, worker: _Worker) -> None:
+        self._stop(worker)
+        fresh = self._start()
+        worker.process, worker.conn, worker.queue, worker.parsed = fresh.process, fresh.conn, [], 0
+
+    def _stop(self, worker: _Worker) -> None:
+        if worker.process.is_alive():
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+            worker.process.join(timeout=1)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+        worker.conn.close()
 
 
-def _result(future: futures.Future) -> Parsed | Failed:
+def _death_cause(exitcode: int | None, memory_mb: int) -> tuple[str, str]:
+    """What an ended worker's exit code says, as (error class, message)."""
+    if exitcode == -signal.SIGKILL:
+        return ("WorkerKilled", "the worker parsing this file was killed (by the system's out-of-memory killer?); "
+                f"the file needs more memory than the machine gives (workers may use {memory_mb} MB each)")
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name if -exitcode in signal.Signals._value2member_map_ else str(-exitcode)
+        return ("WorkerCrashed", f"the worker parsing this file crashed ({name}); the file may be damaged: "
+                "get a fresh copy, or report it with this file")
+    return ("WorkerCrashed", f"the worker parsing this file exited (code {exitcode}); report it with this file")
+
+
+def _worker_main(conn, initargs: tuple) -> None:
+    """A worker: parse the files the supervisor sends, one at a time, until it sends None."""
+    *setup, memory_mb = initargs
+    _init_worker(*setup)
+    _limit_memory(memory_mb)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        result = _parse_in_worker(*task)
+        try:
+            conn.send(result)
+        except MemoryError:
+            conn.send(Failed(task[1], "extract", "OutOfMemory", _out_of_memory_message(memory_mb)))
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Cap the worker's address space: a file that would fill memory raises MemoryError in it instead."""
     try:
-        return future.result()
-    except futures.process.BrokenProcessPool as exc:
-        raise NoticeError(
-            "a worker process died (out of memory?); run again with --workers 1 to find the file"
-        ) from exc
+        import resource
+    except ImportError:  # not on this platform: the supervisor still catches a killed worker
+        return
+    limit = memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    global _worker_memory_mb
+    _worker_memory_mb = memory_mb
+
+
+def _out_of_memory_message(memory_mb: int | None) -> str:
+    limit = f" ({memory_mb} MB a worker; --max-memory-mb raises it)" if memory_mb else ""
+    return f"parsing needs more memory than allowed{limit}; is the file far larger than a notice?"

@@ -15,14 +15,15 @@ import zipfile
 from dataclasses import dataclass, field
 
 from pipeline.errors import ReadError
+from pipeline.limits import DOCX_MAX_BLOCKS, DOCX_MAX_RATIO, DOCX_MAX_UNCOMPRESSED, TABLE_MAX_COLUMNS
 from schemas import ParseWarning, SourceText
 
 FORMAT = "docx"
 SUFFIXES = (".docx",)
 
 # A .docx is a zip of XML; refuse archives that inflate far beyond their size.
-MAX_UNCOMPRESSED = 200 * 1024 * 1024
-MAX_RATIO = 100
+MAX_UNCOMPRESSED = DOCX_MAX_UNCOMPRESSED
+MAX_RATIO = DOCX_MAX_RATIO
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -51,7 +52,11 @@ def read(data: bytes) -> SourceText:
         raise ReadError(f"damaged Word document ({type(exc).__name__}: {exc}); re-save it or get a fresh copy") from exc
     numbering = _Numbering(document)
     lines: list[str] = []
-    for block in document.iter_inner_content():
+    for count, block in enumerate(document.iter_inner_content(), start=1):
+        if count > DOCX_MAX_BLOCKS:
+            raise ReadError(
+                f"more than {DOCX_MAX_BLOCKS:,} paragraphs and tables, far beyond a notice; is it the right file?"
+            )
         if hasattr(block, "rows"):
             lines.extend(_table_lines(block))
         else:
@@ -98,7 +103,8 @@ def _table_lines(table) -> list[str]:
     for tr in table._tbl.tr_lst:
         cells: list[str] = []
         for tc in tr.tc_lst:
-            span = tc.grid_span or 1
+            # A span beyond Word's 63 columns is damage (gridSpan="2000000000" would fill memory).
+            span = min(tc.grid_span or 1, TABLE_MAX_COLUMNS)
             if tc.vMerge == "continue":
                 text = ""  # the cell above holds the text
             else:

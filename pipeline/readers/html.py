@@ -22,14 +22,12 @@ import re
 from urllib.parse import urljoin
 
 from pipeline.errors import ReadError
+from pipeline.limits import MAX_PAGE_BYTES, TABLE_MAX_COLUMNS
 from schemas import PageLink, ParseWarning, SourceText, WebPage
 
 FORMAT = "html"
 SUFFIXES = (".html", ".htm", ".shtml", ".xhtml")
 
-# A government page with a notice is tens to hundreds of KB; beyond this it is
-# a dump or a page of inline images, and lxml would hold ~10x its size in memory.
-MAX_PAGE_BYTES = 16 * 1024 * 1024
 
 # Content containers of the site systems government portals run on, most
 # specific first: (attribute, value pattern, where seen). The first one holding
@@ -252,9 +250,11 @@ def _find_article(root):
             if value and pattern.search(value) and _text_size(element) >= 50:
                 return element, f"{seen}: {attr}={value.strip()}"
     best = _densest(body)
-    if best is None:
-        return None, ""
-    return best, "text density"
+    if best is not None:
+        return best, "text density"
+    if _CJK.search(_text(body)):
+        return body, "whole page (no paragraph long enough to weigh)"  # e.g. a page that is one table of short cells
+    return None, ""
 
 
 def _text_size(element) -> int:
@@ -482,7 +482,10 @@ def _table_lines(table, drop_chrome: bool) -> list[str]:
             continue
         texts = []
         for cell in cells:
-            text = " ".join(line for line in _lines(cell, drop_chrome=drop_chrome) if line)
+            if len(cell) == 0:  # text only: most cells of a big table
+                text = _tidy(_SOURCE_SPACE.sub(" ", cell.text or ""))
+            else:
+                text = " ".join(line for line in _lines(cell, drop_chrome=drop_chrome) if line)
             texts.append(text.replace("\t", " "))
             texts.extend([""] * (_span(cell) - 1))
         if any(texts):
@@ -499,7 +502,7 @@ def _nearest_table(tr):
 
 def _span(cell) -> int:
     try:
-        return max(1, min(int(cell.get("colspan") or 1), 50))
+        return max(1, min(int(cell.get("colspan") or 1), TABLE_MAX_COLUMNS))
     except ValueError:
         return 1
 
@@ -507,7 +510,7 @@ def _span(cell) -> int:
 def _around_lines(root, article) -> list[str]:
     """The page's text outside the article (header tables, title bars, footers), for its metadata."""
     body = root.find("body")
-    if body is None:
+    if body is None or article is body:
         return []
     parent = article.getparent()
     if parent is None:

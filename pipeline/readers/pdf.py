@@ -27,6 +27,7 @@ import regex
 
 from extractors.structure import ends_sentence, starts_numbered_block
 from pipeline.errors import ReadError
+from pipeline.limits import MAX_PDF_PAGES
 from pipeline.readers.pdf_tables import CJK, Table, find_tables
 from schemas import ParseWarning, SourceText
 
@@ -71,6 +72,10 @@ def read(data: bytes) -> SourceText:
     if not data.strip():
         raise ReadError("the file is empty")
     pdf = _open(data)
+    if len(pdf) > MAX_PDF_PAGES:
+        count = len(pdf)
+        pdf.close()
+        raise ReadError(f"{count:,} pages, far beyond a notice (limit {MAX_PDF_PAGES:,}); is it a collection? split it")
     try:
         pages = [_read_page(pdf, index) for index in range(len(pdf))]
     finally:
