@@ -85,6 +85,9 @@ def ingest(
     glob: Annotated[str | None, typer.Option("--glob", help="Only files matching this pattern, e.g. '*.pdf'.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat any parse warning as a failure of that file.")] = False,
     first_listed_leads: FirstListedLeadsOption = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Parse again files whose unchanged content failed before.")
+    ] = False,
     max_seconds: Annotated[
         float, typer.Option("--max-seconds", min=1, help="Wall time a worker may spend on one file before it is stopped.")
     ] = SECONDS_PER_FILE,
@@ -105,7 +108,9 @@ def ingest(
     Files are parsed in worker processes under a wall-time and a memory
     limit; a file that overruns them, or whose worker dies, is one row in
     ingest_errors and the batch goes on (with --workers 1 files are parsed
-    in this process, without those limits: for debugging).
+    in this process, without those limits: for debugging). A file whose
+    content failed before is not parsed again until it changes (or with
+    --retry-failed, or --force); it is listed as failed before.
     """
     from pipeline.ingest import ingest as run_ingest
     from pipeline.progress import Reporter
@@ -126,6 +131,7 @@ def ingest(
                 dictionary=units,
                 first_listed_leads=first_listed_leads,
                 limits=WorkerLimits(seconds=max_seconds, memory_mb=max_memory_mb),
+                retry_failed=retry_failed,
                 on_start=reporter.start,
                 on_file=reporter.file_done,
             )

@@ -201,6 +201,7 @@ class Failed:
     stage: str  # read, extract, store
     error_class: str
     message: str
+    content_hash: str | None = None  # of the content that failed, when it was read
 
 
 _worker_dictionary: UnitDictionary | None = None
@@ -266,21 +267,25 @@ def _parse_in_worker(path: Path, shown: str) -> Parsed | Failed:
 def _parse_one(path: Path, shown: str) -> Parsed | Failed:
     """Read and extract one file; never raises."""
     stage = "read"
+    digest = None
     try:
         data = _read(path)
+        digest = content_hash(data)
         stage = "extract"
         doc = parse_bytes(path, data, shown, _worker_dictionary, _worker_first_listed_leads)
         if _worker_strict and doc.warnings:
             details = "; ".join(f"{w.field}: {w.message}" for w in doc.warnings[:5])
-            return Failed(shown, "extract", "StrictWarning", f"--strict: {len(doc.warnings)} warning(s): {details}")
+            return Failed(
+                shown, "extract", "StrictWarning", f"--strict: {len(doc.warnings)} warning(s): {details}", digest
+            )
         return Parsed(shown, doc)
     except NoticeError as exc:
-        return Failed(shown, exc.stage, type(exc).__name__, exc.message)
+        return Failed(shown, exc.stage, type(exc).__name__, exc.message, digest)
     except MemoryError:
-        return Failed(shown, stage, "OutOfMemory", _out_of_memory_message(_worker_memory_mb))
+        return Failed(shown, stage, "OutOfMemory", _out_of_memory_message(_worker_memory_mb), digest)
     except Exception as exc:  # a bug must not stop the batch; it is recorded with its class
         message = f"{type(exc).__name__}: {exc} (a bug in policy-notices: please report it with this file)"
-        return Failed(shown, stage, type(exc).__name__, message)
+        return Failed(shown, stage, type(exc).__name__, message, digest)
 
 
 # --- the batch ---------------------------------------------------------------------
@@ -289,7 +294,7 @@ def _parse_one(path: Path, shown: str) -> Parsed | Failed:
 @dataclass
 class FileOutcome:
     path: str
-    status: str  # new, replaced, rewritten, unchanged, failed, skipped
+    status: str  # new, replaced, rewritten, unchanged, failed, unchanged_failed (failed before, not retried), skipped
     items: int = 0
     unit_mentions: int = 0
     pages: int = 0
@@ -300,7 +305,7 @@ class FileOutcome:
 class IngestReport:
     db: str
     counts: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(["new", "unchanged", "replaced", "failed", "skipped"], 0)
+        default_factory=lambda: dict.fromkeys(["new", "unchanged", "replaced", "failed", "unchanged_failed", "skipped"], 0)
     )
     items_added: int = 0
     unit_mentions_added: int = 0
@@ -314,7 +319,7 @@ class IngestReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.counts["failed"] else 0
+        return 1 if self.counts["failed"] or self.counts["unchanged_failed"] else 0
 
     @property
     def files_per_second(self) -> float:
@@ -354,6 +359,7 @@ def ingest(
     dictionary: UnitDictionary | None = None,
     first_listed_leads: bool = False,
     limits: WorkerLimits | None = None,
+    retry_failed: bool = False,
     on_file: Callable[[FileOutcome], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> IngestReport:
@@ -365,7 +371,10 @@ def ingest(
     is also written to the units and unit_aliases tables. `strict` turns
     any parse warning into a failure of that file. `first_listed_leads`
     reads the first unit of every plain list as its lead (files already
-    stored are re-read only with `force`).
+    stored are re-read only with `force`). `limits` bound each worker's
+    time and memory per file. A file whose content failed before is
+    reported as `unchanged_failed` without parsing, unless `retry_failed`
+    (or `force`).
     On Ctrl-C the documents already parsed are written, the run is closed,
     and KeyboardInterrupt propagates; re-running the command resumes.
     A script that calls this with workers > 1 needs the usual
@@ -383,7 +392,7 @@ def ingest(
         report.items_added += outcome.items
         report.unit_mentions_added += outcome.unit_mentions
         report.pages += outcome.pages
-        if outcome.status == "failed":
+        if outcome.status in ("failed", "unchanged_failed"):
             report.failures.append(outcome)
         if on_file:
             on_file(outcome)
@@ -402,7 +411,8 @@ def ingest(
             done(FileOutcome(shown, "skipped", message=message))
         writer = _Writer(store, run_id, done)
         try:
-            _run(files, store, writer, workers, force, (strict, first_listed_leads), dictionary, done, limits)
+            options = (strict, first_listed_leads, retry_failed)
+            _run(files, store, writer, workers, force, options, dictionary, done, limits)
         except KeyboardInterrupt:
             report.interrupted = True
             writer.flush()  # what is parsed is complete: keep it
@@ -432,7 +442,9 @@ class _Writer:
 
     def add(self, result: Parsed | Failed) -> None:
         if isinstance(result, Failed):
-            self.store.record_error(self.run_id, result.path, result.stage, result.error_class, result.message)
+            self.store.record_error(
+                self.run_id, result.path, result.stage, result.error_class, result.message, result.content_hash
+            )
             self.done(FileOutcome(result.path, "failed", message=result.message))
             return
         # Search words are split here, not in the workers: jieba's dictionary
@@ -469,21 +481,27 @@ class _Writer:
 
 
 def _run(files, store, writer, workers, force, options, dictionary, done, limits: WorkerLimits) -> None:
-    strict, first_listed_leads = options
+    strict, first_listed_leads, retry_failed = options
     current = store.current_versions()
+    failed = {} if force or retry_failed else store.failed_versions()
 
     def changed() -> Iterator[tuple[Path, str]]:
-        """Files to parse; unchanged ones are reported here, without parsing."""
+        """Files to parse; unchanged ones (and content that failed before) are reported here, without parsing."""
         for path in files:
             shown = display_path(path)
             known = current.get(shown)
-            if known is not None and not force:
+            failure = failed.get(shown)
+            if (known is not None and not force) or failure is not None:
                 try:
                     digest = content_hash(_read(path))
                 except ReadError:
                     digest = None  # the worker reports it
-                if digest == known[1]:
+                if known is not None and not force and digest == known[1]:
                     done(FileOutcome(shown, "unchanged"))
+                    continue
+                if failure is not None and digest == failure[0]:
+                    message = f"{failure[2]} (failed before on this content; --retry-failed parses it again)"
+                    done(FileOutcome(shown, "unchanged_failed", message=message))
                     continue
             yield path, shown
 
@@ -592,7 +610,7 @@ class _Supervisor:
             worker.process.join()
             cause = _death_cause(worker.process.exitcode, self.limits.memory_mb)
         path, shown = worker.queue.pop(0)
-        deliver(Failed(shown, "extract", cause[0], cause[1]))
+        deliver(Failed(shown, "extract", cause[0], cause[1], _hash_of(path)))
         # The files queued behind it were not parsed: they go to the new worker.
         pending = worker.queue
         self._replace(worker)
@@ -617,6 +635,13 @@ class _Supervisor:
                 worker.process.kill()
                 worker.process.join()
         worker.conn.close()
+
+
+def _hash_of(path: Path) -> str | None:
+    try:
+        return content_hash(_read(path))
+    except ReadError:
+        return None
 
 
 def _death_cause(exitcode: int | None, memory_mb: int) -> tuple[str, str]:

@@ -45,7 +45,7 @@ class Reporter:
             self._task = self._bar.add_task("ingest", total=total, rate="0.0", errors=0, current="")
 
     def file_done(self, outcome: FileOutcome) -> None:
-        if outcome.status == "failed":
+        if outcome.status in ("failed", "unchanged_failed"):
             self.failed += 1
         if self._bar is not None and self._task is not None:
             if outcome.status != "skipped":
@@ -55,11 +55,15 @@ class Reporter:
                 self._bar.update(self._task, advance=1, rate=rate, errors=self.failed, current=outcome.path[-40:])
             if outcome.status == "failed":
                 self._bar.console.print(f"[red]failed[/red] {outcome.path}: {outcome.message}")
+            elif outcome.status == "unchanged_failed":
+                self._bar.console.print(f"[yellow]failed before[/yellow] {outcome.path}: {outcome.message}")
             return
         if self.quiet:
             return
         if outcome.status == "failed":
             self.err.print(f"failed     {outcome.path}: {outcome.message}")
+        elif outcome.status == "unchanged_failed":
+            self.err.print(f"failed before {outcome.path}: {outcome.message}")
         elif self.verbose or outcome.status != "unchanged":
             extra = f"  {outcome.items} items, {outcome.unit_mentions} unit mentions" if outcome.items else ""
             self.err.print(f"{outcome.status:<10} {outcome.path}{extra}")
@@ -68,7 +72,9 @@ class Reporter:
         c = report.counts
         self.out.print(
             f"{report.db}: {c['new']} new, {c['replaced']} replaced, {c['unchanged']} unchanged, "
-            f"{c['failed']} failed, {c['skipped']} skipped files in {report.seconds:.1f}s "
+            f"{c['failed']} failed, "
+            + (f"{c['unchanged_failed']} failed before (unchanged, not retried), " if c["unchanged_failed"] else "")
+            + f"{c['skipped']} skipped files in {report.seconds:.1f}s "
             f"({report.files_per_second:.1f} files/s, {report.workers} worker{'s' if report.workers > 1 else ''})"
         )
         self.out.print(

@@ -186,6 +186,11 @@ TABLES: dict[str, list[Column]] = {
         _c("error_class", "VARCHAR NOT NULL", "错误类型 / kind of error"),
         _c("message", "VARCHAR NOT NULL", "说明 / what happened and what to do"),
         _c("occurred_at", "TIMESTAMP", "时间 / when"),
+        _c(
+            "content_hash",
+            "VARCHAR",
+            "内容哈希 / SHA-256 of the file that failed: not parsed again while unchanged (ingest --retry-failed)",
+        ),
     ],
 }
 
@@ -537,11 +542,28 @@ class Store:
             written.append(target)
         return written
 
-    def record_error(self, run_id: int, source_path: str, stage: str, error_class: str, message: str) -> None:
+    def record_error(
+        self, run_id: int, source_path: str, stage: str, error_class: str, message: str,
+        content_hash: str | None = None,
+    ) -> None:
         self.con.execute(
-            "INSERT INTO ingest_errors VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, source_path, stage, error_class, message, _now()],
+            "INSERT INTO ingest_errors (run_id, source_path, stage, error_class, message, occurred_at, content_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [run_id, source_path, stage, error_class, message, _now(), content_hash],
         )
+
+    def failed_versions(self) -> dict[str, tuple[str, str, str]]:
+        """source_path → (content_hash, error_class, message) of the last failure of each file's content.
+
+        A file whose content failed to parse is not parsed again while it stays the same.
+        """
+        rows = self.con.execute(
+            """SELECT source_path, content_hash, error_class, message FROM (
+                   SELECT *, row_number() OVER (PARTITION BY source_path ORDER BY occurred_at DESC) AS k
+                   FROM ingest_errors WHERE content_hash IS NOT NULL AND stage IN ('read', 'extract'))
+               WHERE k = 1"""
+        ).fetchall()
+        return {path: (digest, cls, message) for path, digest, cls, message in rows}
 
     def write_document(
         self, doc: Document, run_id: int, words: dict[str, str] | None = None
@@ -695,9 +717,12 @@ def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migrate_3_to_4(con: duckdb.DuckDBPyConnection) -> None:
-    """Version 4 reads web pages: a document's URL, 索引号 and 发布日期, an attachment's link."""
+    """Version 4 reads web pages (a document's URL, 索引号 and 发布日期, an attachment's link) and
+    remembers the content that failed (ingest_errors.content_hash)."""
     _add_columns(
-        con, [("documents", "url"), ("documents", "index_number"), ("documents", "posted_date"), ("attachments", "url")]
+        con,
+        [("documents", "url"), ("documents", "index_number"), ("documents", "posted_date"), ("attachments", "url"),
+         ("ingest_errors", "content_hash")],
     )
     con.execute(f"COMMENT ON COLUMN documents.format IS {_sql_string(_comment('documents', 'format'))}")
     _create_views(con)

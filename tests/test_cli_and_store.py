@@ -40,7 +40,9 @@ def test_ingest_twice_leaves_the_same_rows(tmp_path, seeds_dir):
     assert after_first["items"] == 67 + 42 + 22 + 59 + 261 + 21
     second = run("ingest", str(seeds_dir), "--db", str(db), "--json")
     assert second.exit_code == 0
-    assert json.loads(second.stdout)["files"] == {"new": 0, "unchanged": 5, "replaced": 0, "failed": 0, "skipped": 0}
+    assert json.loads(second.stdout)["files"] == {
+        "new": 0, "unchanged": 5, "replaced": 0, "failed": 0, "unchanged_failed": 0, "skipped": 0
+    }
     assert counts(db) == after_first
     forced = run("ingest", str(seeds_dir), "--db", str(db), "--force", "--json")
     assert forced.exit_code == 0

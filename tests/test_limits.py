@@ -180,3 +180,22 @@ def test_a_docx_of_millions_of_empty_paragraphs_is_refused_quickly():
     with pytest.raises(ReadError, match="paragraphs and tables, far beyond a notice"):
         read_bytes(Path("empty.docx"), data)
     assert time.monotonic() - started < 30
+
+
+def test_content_that_failed_is_not_parsed_again_until_it_changes_or_is_retried(tmp_path):
+    folder, good = _folder(tmp_path, {"empty.txt": b"", "scripts.html": b"<html><body><script>x()</script></body></html>"})
+    db = tmp_path / "x.duckdb"
+    first = ingest([folder], db, workers=1)
+    assert first.counts["failed"] == 2 and first.exit_code == 1
+    second = ingest([folder], db, workers=1)
+    assert (second.counts["failed"], second.counts["unchanged_failed"], second.counts["unchanged"]) == (0, 2, 2)
+    assert second.exit_code == 1  # still a problem to report, not parsed again
+    assert all("failed before" in f.message for f in second.failures)
+    (folder / "empty.txt").write_text("关于做好春季科普工作的通知\n各区科协：\n请认真组织实施。\n", encoding="utf-8")
+    third = ingest([folder], db, workers=1)
+    assert (third.counts["new"], third.counts["unchanged_failed"]) == (1, 1)
+    retried = ingest([folder], db, workers=1, retry_failed=True)
+    assert (retried.counts["failed"], retried.counts["unchanged_failed"]) == (1, 0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        hashes = con.execute("SELECT DISTINCT content_hash FROM ingest_errors WHERE source_path LIKE '%scripts.html'")
+        assert len(hashes.fetchall()) == 1
