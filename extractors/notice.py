@@ -435,7 +435,7 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
             continue
         if len(text) <= 4 and not _TITLE_STATUS_RE.match(text):  # 公开, 特急, 机密 …
             continue
-        if "。" in text or len(text) > _MAX_TITLE:
+        if "。" in text:
             continue  # a paragraph (a news page's lead) is never a title line
         candidates.append(i)
     start = next((k for k, i in enumerate(candidates) if _TITLE_START_RE.search(compact(lines[i].text))), 0)

@@ -23,10 +23,14 @@ from schemas import Attachment, Document, ParseWarning, WebPage
 _RULES = load("page")
 _LABEL_FIELD = {label: name for name, labels in _RULES["labels"].items() for label in labels}
 # A label may be spread with spaces (标　　题：); longest first so 发布日期 is not read as 发布.
+_OTHER_LABELS = set(_RULES["other_labels"])
+# A label may be spread with spaces (标　　题：); longest first so 发布日期 is not read as 发布. It ends
+# in a colon, or fills a cell of its own (a header table without colons: 发文机关 | 北京市…).
+_LABEL_ALTERNATIVES = "|".join(
+    r"\s*".join(map(regex.escape, label)) for label in sorted({*_LABEL_FIELD, *_OTHER_LABELS}, key=len, reverse=True)
+)
 _LABEL_RE = regex.compile(
-    r"(?<![\p{Han}])(?P<label>"
-    + "|".join(r"\s*".join(map(regex.escape, label)) for label in sorted(_LABEL_FIELD, key=len, reverse=True))
-    + r")\s*[:：]\s*"
+    rf"(?<![\p{{Han}}])(?P<label>{_LABEL_ALTERNATIVES})\s*[:：]\s*|(?:^|(?<=\t))(?P<cell>{_LABEL_ALTERNATIVES})\s*(?=\t)"
 )
 _REPORT = [regex.compile(p) for p in _RULES["report_patterns"]]
 _STATUS_RE = regex.compile(r"^\s*[\[【]\s*(?P<mark>" + "|".join(_RULES["status_marks"]) + r")\s*[\]】]")
@@ -67,10 +71,13 @@ def labelled_values(line: str) -> list[tuple[str, str]]:
     found = list(_LABEL_RE.finditer(line))
     pairs = []
     for n, m in enumerate(found):
+        label = compact(m.group("label") or m.group("cell"))
+        if label not in _LABEL_FIELD:
+            continue  # another label: it only ends the value before it
         end = found[n + 1].start() if n + 1 < len(found) else len(line)
         cells = [c.strip() for c in line[m.end() : end].split("\t")]
         value = next((c for c in cells if c), "")
-        pairs.append((_LABEL_FIELD[compact(m.group("label"))], value))
+        pairs.append((_LABEL_FIELD[label], value))
     return pairs
 
 
@@ -149,42 +156,53 @@ def _same_title(body: str, page: str) -> bool | None:
 
 
 def link_attachments(doc: Document, page: WebPage) -> None:
-    """Links to 附件 files become attachments (URL kept, not downloaded); the notice's own file is noted."""
+    """Links to 附件 files give their attachment a URL (not downloaded); unlisted ones become attachments.
+
+    A link is matched to the attachment of its number (附件1：…), else of exactly its title. Link
+    lines after the date, which the text reads as an enclosed part titled by the links, are the
+    links, not a part. A link whose text holds the notice's own title is the notice as a file.
+    """
+    if not page.links:
+        return
+    texts = [compact(link.text) for link in page.links if link.text.strip()]
+    doc.attachments = [a for a in doc.attachments if not _only_link_text(doc, a, texts)]
     title = compact(doc.title or "")
     for link in page.links:
         text = compact(link.text)
         number = regex.match(r"^附件\s*(\d+)", text)
-        if title and not text.startswith("附件") and (title in text or _stem(text) in title) and len(_stem(text)) >= 6:
+        n = int(number.group(1)) if number else None
+        stem = compact(_stem(link.text))
+        target = next((a for a in doc.attachments if n is not None and a.number == n), None) or next(
+            (a for a in doc.attachments if stem and a.title and compact(a.title) == stem), None
+        )
+        if target is not None:
+            if target.url is None:
+                target.url = link.url
+            elif target.url != link.url:  # the same attachment in another format (.pdf and .doc)
+                doc.warnings.append(
+                    ParseWarning(field="attachments", message=f"{target.part} is also linked as {link.url}")
+                )
+            continue
+        if title and not text.startswith("附件") and title in text:
             doc.warnings.append(
                 ParseWarning(field="attachments", message=f"the page links the notice itself as a file: {link.url}")
             )
             continue
-        target = None
-        # A link line after the date reads as an enclosed part titled by the link: it is the link.
-        own_line = next(
-            (a for a in doc.attachments if a.title and compact(a.title) == text and not _has_content(doc, a.part)),
-            None,
+        taken = {a.part for a in doc.attachments}
+        part = f"附件{n}" if n is not None and f"附件{n}" not in taken else next(
+            label for k in range(1, len(taken) + 2) if (label := f"链接{k}") not in taken
         )
-        if own_line is not None:
-            n = int(number.group(1)) if number else own_line.number
-            own_line.part = f"附件{n}" if n is not None else own_line.part
-            own_line.number, own_line.title = n, _stem(link.text) or own_line.title
-            own_line.found, own_line.span, own_line.url = False, None, link.url
-            continue
-        if number:
-            target = next((a for a in doc.attachments if a.number == int(number.group(1))), None)
-        if target is None:
-            target = next(
-                (a for a in doc.attachments if a.title and a.url is None and compact(a.title) in text), None
-            )
-        if target is not None and target.url is None:
-            target.url = link.url
-            continue
-        n = int(number.group(1)) if number else None
-        part = f"附件{n}" if n is not None else "附件"
-        if any(a.part == part for a in doc.attachments):
-            part = f"链接{len(doc.attachments) + 1}"
         doc.attachments.append(Attachment(part=part, number=n, title=_stem(link.text) or None, url=link.url))
+
+
+def _only_link_text(doc: Document, attachment: Attachment, texts: list[str]) -> bool:
+    """An enclosed part that is nothing but link lines (附件1：任务清单.pdf after the date)."""
+    if not attachment.found or not attachment.title or _has_content(doc, attachment.part):
+        return False
+    rest = compact(attachment.title)
+    for text in sorted(texts, key=len, reverse=True):
+        rest = rest.replace(text, "")
+    return rest == ""
 
 
 def _has_content(doc: Document, part: str) -> bool:

@@ -718,7 +718,8 @@ def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
 
 def _migrate_3_to_4(con: duckdb.DuckDBPyConnection) -> None:
     """Version 4 reads web pages (a document's URL, 索引号 and 发布日期, an attachment's link) and
-    remembers the content that failed (ingest_errors.content_hash)."""
+    remembers the content that failed (ingest_errors.content_hash). Web pages were skipped before
+    (or, named .txt, read as text): run the ingest again with --force to read them as pages."""
     _add_columns(
         con,
         [("documents", "url"), ("documents", "index_number"), ("documents", "posted_date"), ("attachments", "url"),

@@ -49,9 +49,9 @@ CONTAINERS: list[tuple[str, str, str]] = [
 ]
 _CONTAINERS = [(attr, re.compile(pattern), seen) for attr, pattern, seen in CONTAINERS]
 
-# Elements that are never part of the notice.
+# Elements that are never part of the notice. (Not <form>: ASP.NET pages wrap the whole body in one.)
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
-              "select", "button", "input", "textarea", "form", "nav", "head")
+              "select", "button", "input", "textarea", "nav", "head")
 # Site widgets by their id/class: breadcrumbs, share/print/font-size tools, related links, QR codes.
 _CHROME = re.compile(
     r"(?:^|[\s_-])(?:nav|navbar|menu|breadcrumb|crumbs?|position|location|share|bdshare|bshare|print|"
@@ -101,13 +101,16 @@ def decode(data: bytes) -> tuple[str, str, list[ParseWarning]]:
     declared = _codec(match.group(1).decode("ascii", "ignore")) if match else None
     tried = [declared] if declared else []
     tried += [enc for enc in ("utf-8", "gb18030") if enc not in tried]
-    if declared == "gb18030" and not data.isascii():
-        # Valid multi-byte UTF-8 is almost never GBK text by chance: a page
-        # saved as UTF-8 that still says gb2312 is read as what it is.
-        try:
-            return data.decode("utf-8"), "utf-8", [_mislabelled(declared, "utf-8")]
-        except UnicodeDecodeError:
-            pass
+    if declared not in (None, "utf-8") and not data.isascii():
+        # Valid multi-byte UTF-8 is almost never GBK (or Latin) text by chance: a page saved
+        # as UTF-8 that still says gb2312 is read as what it is. A single-byte charset
+        # (iso-8859-1) decodes any bytes: Chinese text in it is GB18030 or UTF-8 mislabelled.
+        candidates = ["utf-8"] if declared in _CHINESE_CODECS else ["utf-8", "gb18030"]
+        for encoding in candidates:
+            try:
+                return data.decode(encoding), encoding, [_mislabelled(declared, encoding)]
+            except UnicodeDecodeError:
+                continue
     for encoding in tried:
         try:
             text = data.decode(encoding)
@@ -116,11 +119,14 @@ def decode(data: bytes) -> tuple[str, str, list[ParseWarning]]:
         warnings = [_mislabelled(declared, encoding)] if declared and encoding != declared else []
         return text, encoding, warnings
     encoding = declared or "utf-8"
+    names = ", ".join(dict.fromkeys(e.upper() for e in tried))
     warning = ParseWarning(
-        field="encoding",
-        message=f"the page does not decode as {encoding}, UTF-8 or GB18030; unreadable characters are replaced",
+        field="encoding", message=f"the page does not decode as {names}; unreadable characters are replaced"
     )
     return data.decode(encoding, "replace"), encoding, [warning]
+
+
+_CHINESE_CODECS = ("gb18030", "big5", "big5hkscs", "utf-16", "utf-16-le", "utf-16-be")
 
 
 def _codec(label: str) -> str | None:
@@ -171,8 +177,8 @@ def read(data: bytes) -> SourceText:
     article, found_by = _find_article(root)
     if article is None:
         raise ReadError(
-            "the page has no readable text (only scripts or markup): its content is loaded by JavaScript; "
-            "save the page from a browser after it shows the notice"
+            "the page's body has no readable text (only scripts or markup): its content may be loaded by "
+            "JavaScript; save the page from a browser after it shows the notice"
         )
     page.container = found_by
     page.heading = _heading_before(article, root, page)
@@ -183,7 +189,7 @@ def read(data: bytes) -> SourceText:
         lines.insert(0, _SITE_TAG.sub("", page.heading))
     page.around_lines = _around_lines(root, article)
     body = "\n".join(lines)
-    if not _CJK.search(body) and not body.strip():
+    if not body.strip():
         raise ReadError("the page's article is empty; nothing to ingest")
     return SourceText(text=body, format=FORMAT, encoding=encoding, warnings=warnings, page=page)
 
@@ -204,10 +210,13 @@ def _drop(element) -> None:
     parent.remove(element)
 
 
+_OPEN_TAG_AT_END = re.compile(r"<[!/a-zA-Z][^>]*$")  # `a < b` in text is no tag
+
+
 def _truncated(text: str) -> bool:
     """The file stops inside a tag or a comment (a download cut short)."""
     tail = text.rstrip()[-4096:]
-    return tail.rfind("<") > tail.rfind(">") or tail.rfind("<!--") > tail.rfind("-->")
+    return bool(_OPEN_TAG_AT_END.search(tail)) or tail.rfind("<!--") > tail.rfind("-->")
 
 
 # --- page information --------------------------------------------------------------
@@ -300,14 +309,16 @@ def _heading_before(article, root, page: WebPage) -> str | None:
     references = [compact_text(page.meta.get(name, "")) for name in ("ArticleTitle", "og:title")]
     if page.title:
         references.append(compact_text(_TITLE_SUFFIX.split(page.title)[0]))
-    references = [r for r in references if len(r) >= 6]
+    # The site's own name (a <title> that is only 北京市科学技术协会) names no article.
+    site = compact_text(page.meta.get("SiteName", ""))
+    references = [r for r in references if len(r) >= 6 and r != site and not (site and r in site)]
     if not references:
         return None
     order = {element: n for n, element in enumerate(root.iter())}
     at = order.get(article, 0)
     best: tuple[tuple[int, int], str] | None = None
     for element in root.iter("h1", "h2", "h3", "h4", "div", "p", "td", "span", "strong"):
-        if order.get(element, 0) >= at or _inside(article, element):
+        if order.get(element, 0) >= at or _inside(article, element) or _in_banner(element):
             continue
         text = _clean(_text(element))
         core = compact_text(_SITE_TAG.sub("", text))
@@ -318,20 +329,39 @@ def _heading_before(article, root, page: WebPage) -> str | None:
         )
         # An element holding exactly the title beats one holding it with the date line beside it.
         if any(core == r for r in references):
-            rank = (2, -len(core))
-        elif marked and any(core in r or r in core for r in references):
-            rank = (1, -len(core))
+            rank, heading = (2, -len(core)), text
+        elif marked and (inner := next((r for r in references if r in core), None)):
+            # The title with the date line beside it in one element: the title only.
+            rank, heading = (1, -len(core)), inner
+        elif marked and any(core in r for r in references):
+            rank, heading = (1, -len(core)), text
         else:
             continue
         if best is None or rank >= best[0]:
-            best = (rank, text)
+            best = (rank, heading)
     return best[1] if best else None
 
 
-_TITLE_SUFFIX = re.compile(r"\s*[_|｜]\s*|\s+[-–—]\s+|-(?=[^-]*$)")
-_TITLE_MARK = re.compile(r"tit|biaoti|heading|\bbt\d?\b", re.I)
+_BANNER = re.compile(r"logo|banner|header|(?:^|[\s_-])(?:top|head)(?:$|[\s_-])", re.I)
+
+
+def _in_banner(element) -> bool:
+    """Inside the site's banner (logo, header): the site's name, not the article's title."""
+    while element is not None:
+        if isinstance(element.tag, str) and _BANNER.search(f"{element.get('class') or ''} {element.get('id') or ''}"):
+            return True
+        element = element.getparent()
+    return False
+
+
+# `标题_栏目_站名`, `标题 - 站名`, `标题-站名` (not the hyphen of 2023-2025).
+_TITLE_SUFFIX = re.compile(r"\s*[_|｜]\s*|\s+[-–—]\s+|(?<!\d)-(?!\d)(?=[^-]*$)")
+_TITLE_MARK = re.compile(r"title|biaoti|heading|(?:^|[\s_-])tit|\bbt\d?\b", re.I)
 # A site's tag in front of a title: [已废止], 【稳经济大盘一揽子政策】.
 _SITE_TAG = re.compile(r"^\s*(?:\[[^\]]{1,16}\]|【[^】]{1,16}】)\s*")
+
+
+_TITLE_STATUS_TAIL = re.compile(r"[（(][^（）()]{1,12}[）)]")  # （试行） after the title
 
 
 def compact_text(text: str) -> str:
@@ -341,10 +371,17 @@ def compact_text(text: str) -> str:
 def _starts_with(lines: list[str], heading: str) -> bool:
     """The article already opens with its title: the heading (maybe wrapped), or a line the
     heading quotes (我市出台《关于…若干措施》 above 关于…若干措施)."""
-    first = [compact_text(line) for line in lines if line.strip()][:4]
+    first = [compact_text(line) for line in lines if line.strip()][:12]
     core = compact_text(_SITE_TAG.sub("", heading))
-    if core in "".join(first):
-        return True
+    # The title as one line, or wrapped over a few (a quote of it inside a paragraph does not count).
+    for start in range(len(first)):
+        joined = ""
+        for line in first[start : start + 4]:
+            joined += line
+            if joined == core or (joined.startswith(core) and _TITLE_STATUS_TAIL.fullmatch(joined[len(core):])):
+                return True
+            if not core.startswith(joined):
+                break
     return bool(first) and len(first[0]) >= 8 and first[0] in core
 
 
@@ -359,7 +396,7 @@ def _inside(element, ancestor) -> bool:
 def _file_links(article, root, base: str | None) -> list[PageLink]:
     """Links to attachment files: in the article, or anywhere on the page when their text says 附件."""
     links: list[PageLink] = []
-    seen: set[str] = set()
+    seen: dict[str, PageLink] = {}
     for element in root.iter("a"):
         href = (element.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "#", "mailto:")):
@@ -372,19 +409,23 @@ def _file_links(article, root, base: str | None) -> list[PageLink]:
             continue
         url = urljoin(base, href) if base else href
         if url in seen:
+            if text and not seen[url].text:  # an icon's link first, then the named one
+                seen[url].text = text
             continue
-        seen.add(url)
-        links.append(PageLink(text=text, url=url))
+        seen[url] = PageLink(text=text, url=url)
+        links.append(seen[url])
     return links
 
 
 # --- lines as a person reads them -------------------------------------------------
 
 
-def _lines(element, *, drop_chrome: bool) -> list[str]:
-    """The element's text: one line per block, table rows tab-separated, padding removed."""
+def _lines(element, *, drop_chrome: bool, skip=None) -> list[str]:
+    """The element's text: one line per block, table rows tab-separated, padding removed.
+
+    `skip`: an element inside it not to read (its tail is read)."""
     out: list[str] = []
-    _walk(element, out, drop_chrome)
+    _walk(element, out, drop_chrome, skip=skip, root=True)
     lines = []
     for block in "".join(out).split(_BLOCK):
         # Markup whitespace between blocks is no line; an empty paragraph (<p>&nbsp;</p>) and
@@ -421,7 +462,7 @@ def _tidy(cell: str) -> str:
     on a short line (国务院办公厅\u3000中央军委办公厅, a joint signature) stays a gap."""
     cell = _INVISIBLE.sub("", cell).strip(" \u3000\xa0\u2002\u2003\u2009")
     tokens = _RUN.split(cell)
-    if len(tokens) >= 3 and all(len(t) == 1 for t in tokens):
+    if len(tokens) >= 3 and all(len(t) == 1 and _CJK.match(t) for t in tokens):
         return "".join(tokens)
     short = len(cell) <= 60 and not _SENTENCE.search(cell)
 
@@ -437,10 +478,10 @@ def _tidy(cell: str) -> str:
     return _RUN.sub(gap, cell)
 
 
-def _walk(element, out: list[str], drop_chrome: bool) -> None:
+def _walk(element, out: list[str], drop_chrome: bool, *, skip=None, root: bool = False, pre: bool = False) -> None:
     tag = element.tag if isinstance(element.tag, str) else ""
-    if drop_chrome and tag and _is_chrome(element):
-        return
+    if element is skip or (drop_chrome and tag and not root and _is_chrome(element)):
+        return  # never the article itself, whatever its class says
     if tag == "table":
         out.append(_BLOCK)
         out.extend(line + _BLOCK for line in _table_lines(element, drop_chrome))
@@ -449,13 +490,21 @@ def _walk(element, out: list[str], drop_chrome: bool) -> None:
         out.append("\n")
     elif tag in _BLOCK_TAGS:
         out.append(_BLOCK)
-    # Source whitespace (newlines, indents of the markup) is one space, as a browser shows it.
+    pre = pre or tag == "pre"
+
+    def text_of(value: str) -> str:
+        # Source whitespace (newlines, indents of the markup) is one space, as a browser
+        # shows it; inside <pre> lines are kept.
+        if pre:
+            return value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+        return _SOURCE_SPACE.sub(" ", value)
+
     if tag and element.text:
-        out.append(_SOURCE_SPACE.sub(" ", element.text))
+        out.append(text_of(element.text))
     for child in element:
-        _walk(child, out, drop_chrome)
+        _walk(child, out, drop_chrome, skip=skip, pre=pre)
         if child.tail:
-            out.append(_SOURCE_SPACE.sub(" ", child.tail))
+            out.append(text_of(child.tail))
     if tag in _BLOCK_TAGS:
         out.append(_BLOCK)
 
@@ -473,21 +522,36 @@ def _table_lines(table, drop_chrome: bool) -> list[str]:
     """Rows as tab-separated lines, like DOCX/PDF tables; a layout table's single cells as blocks."""
     rows = [tr for tr in table.iter("tr") if _nearest_table(tr) is table]
     lines: list[str] = []
+    caption = table.find("caption")
+    if caption is not None:
+        lines.extend(_lines(caption, drop_chrome=drop_chrome))
+    below: dict[int, int] = {}  # column → rows a rowspan above still covers
     for tr in rows:
         cells = [cell for cell in tr if isinstance(cell.tag, str) and cell.tag in ("td", "th")]
-        if len(cells) <= 1 or any(cell.find(".//table") is not None for cell in cells):
-            # Layout: a one-cell row (or a row of nested tables) is read as blocks.
+        filled = [cell for cell in cells if cell.find(".//table") is not None or _text(cell).strip()]
+        if len(filled) <= 1 or any(cell.find(".//table") is not None for cell in cells):
+            # Layout: a row with one cell of text (beside spacers), or of nested tables, is read as blocks.
             for cell in cells:
                 lines.extend(_lines(cell, drop_chrome=drop_chrome))
+            below.clear()
             continue
-        texts = []
+        texts: list[str] = []
         for cell in cells:
+            while below.get(len(texts), 0) > 0:  # the cell above spans into this row: read once, slot kept
+                below[len(texts)] -= 1
+                texts.append("")
             if len(cell) == 0:  # text only: most cells of a big table
                 text = _tidy(_SOURCE_SPACE.sub(" ", cell.text or ""))
             else:
                 text = " ".join(line for line in _lines(cell, drop_chrome=drop_chrome) if line)
-            texts.append(text.replace("\t", " "))
-            texts.extend([""] * (_span(cell) - 1))
+            rowspan = _span(cell, "rowspan", TABLE_MAX_ROWSPAN)
+            for k in range(_span(cell, "colspan", TABLE_MAX_COLUMNS)):
+                if rowspan > 1:
+                    below[len(texts)] = rowspan - 1
+                texts.append(text.replace("\t", " ") if k == 0 else "")
+        while below.get(len(texts), 0) > 0:
+            below[len(texts)] -= 1
+            texts.append("")
         if any(texts):
             lines.append("\t".join(texts))
     return lines
@@ -500,9 +564,12 @@ def _nearest_table(tr):
     return element
 
 
-def _span(cell) -> int:
+TABLE_MAX_ROWSPAN = 1000
+
+
+def _span(cell, attribute: str, limit: int) -> int:
     try:
-        return max(1, min(int(cell.get("colspan") or 1), TABLE_MAX_COLUMNS))
+        return max(1, min(int(cell.get(attribute) or 1), limit))
     except ValueError:
         return 1
 
@@ -512,13 +579,5 @@ def _around_lines(root, article) -> list[str]:
     body = root.find("body")
     if body is None or article is body:
         return []
-    parent = article.getparent()
-    if parent is None:
-        return []
-    index = parent.index(article)
-    parent.remove(article)  # read the rest without the article, then put it back
-    try:
-        lines = _lines(body, drop_chrome=False)
-    finally:
-        parent.insert(index, article)
+    lines = _lines(body, drop_chrome=False, skip=article)
     return [line for line in lines if line][:400]
