@@ -318,7 +318,7 @@ def _heading_before(article, root, page: WebPage) -> str | None:
     at = order.get(article, 0)
     best: tuple[tuple[int, int], str] | None = None
     for element in root.iter("h1", "h2", "h3", "h4", "div", "p", "td", "span", "strong"):
-        if order.get(element, 0) >= at or _inside(article, element) or _in_banner(element):
+        if order.get(element, 0) >= at or _inside(article, element):
             continue
         text = _clean(_text(element))
         core = compact_text(_SITE_TAG.sub("", text))
@@ -336,6 +336,8 @@ def _heading_before(article, root, page: WebPage) -> str | None:
         elif marked and any(core in r for r in references):
             rank, heading = (1, -len(core)), text
         else:
+            continue
+        if _in_banner(element):
             continue
         if best is None or rank >= best[0]:
             best = (rank, heading)
@@ -484,21 +486,16 @@ def _walk(element, out: list[str], drop_chrome: bool, *, skip=None, root: bool =
         return  # never the article itself, whatever its class says
     if tag == "table":
         out.append(_BLOCK)
-        out.extend(line + _BLOCK for line in _table_lines(element, drop_chrome))
+        out.extend(line + _BLOCK for line in _table_lines(element, drop_chrome, skip))
         return
     if tag == "br":
         out.append("\n")
     elif tag in _BLOCK_TAGS:
         out.append(_BLOCK)
     pre = pre or tag == "pre"
-
-    def text_of(value: str) -> str:
-        # Source whitespace (newlines, indents of the markup) is one space, as a browser
-        # shows it; inside <pre> lines are kept.
-        if pre:
-            return value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-        return _SOURCE_SPACE.sub(" ", value)
-
+    # Source whitespace (newlines, indents of the markup) is one space, as a browser shows it;
+    # inside <pre> lines are kept.
+    text_of = _pre_text if pre else _browser_text
     if tag and element.text:
         out.append(text_of(element.text))
     for child in element:
@@ -507,6 +504,14 @@ def _walk(element, out: list[str], drop_chrome: bool, *, skip=None, root: bool =
             out.append(text_of(child.tail))
     if tag in _BLOCK_TAGS:
         out.append(_BLOCK)
+
+
+def _browser_text(value: str) -> str:
+    return _SOURCE_SPACE.sub(" ", value)
+
+
+def _pre_text(value: str) -> str:
+    return value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
 
 
 def _is_chrome(element) -> bool:
@@ -518,7 +523,7 @@ def _is_chrome(element) -> bool:
     return _text_size(element) < 200
 
 
-def _table_lines(table, drop_chrome: bool) -> list[str]:
+def _table_lines(table, drop_chrome: bool, skip=None) -> list[str]:
     """Rows as tab-separated lines, like DOCX/PDF tables; a layout table's single cells as blocks."""
     rows = [tr for tr in table.iter("tr") if _nearest_table(tr) is table]
     lines: list[str] = []
@@ -532,7 +537,7 @@ def _table_lines(table, drop_chrome: bool) -> list[str]:
         if len(filled) <= 1 or any(cell.find(".//table") is not None for cell in cells):
             # Layout: a row with one cell of text (beside spacers), or of nested tables, is read as blocks.
             for cell in cells:
-                lines.extend(_lines(cell, drop_chrome=drop_chrome))
+                lines.extend(_lines(cell, drop_chrome=drop_chrome, skip=skip))
             below.clear()
             continue
         texts: list[str] = []
@@ -543,7 +548,7 @@ def _table_lines(table, drop_chrome: bool) -> list[str]:
             if len(cell) == 0:  # text only: most cells of a big table
                 text = _tidy(_SOURCE_SPACE.sub(" ", cell.text or ""))
             else:
-                text = " ".join(line for line in _lines(cell, drop_chrome=drop_chrome) if line)
+                text = " ".join(line for line in _lines(cell, drop_chrome=drop_chrome, skip=skip) if line)
             rowspan = _span(cell, "rowspan", TABLE_MAX_ROWSPAN)
             for k in range(_span(cell, "colspan", TABLE_MAX_COLUMNS)):
                 if rowspan > 1:
