@@ -21,6 +21,7 @@ import codecs
 import re
 from urllib.parse import urljoin
 
+from extractors.text import without_space
 from pipeline.errors import ReadError
 from pipeline.limits import MAX_PAGE_BYTES, TABLE_MAX_COLUMNS
 from schemas import PageLink, ParseWarning, SourceText, WebPage
@@ -306,11 +307,11 @@ def _heading_before(article, root, page: WebPage) -> str | None:
     of <title> (before `_栏目_站名`) is it. None when nothing matches: a
     guess could be a column name (网站滚动).
     """
-    references = [compact_text(page.meta.get(name, "")) for name in ("ArticleTitle", "og:title")]
+    references = [without_space(page.meta.get(name, "")) for name in ("ArticleTitle", "og:title")]
     if page.title:
-        references.append(compact_text(_TITLE_SUFFIX.split(page.title)[0]))
+        references.append(without_space(_TITLE_SUFFIX.split(page.title)[0]))
     # The site's own name (a <title> that is only 北京市科学技术协会) names no article.
-    site = compact_text(page.meta.get("SiteName", ""))
+    site = without_space(page.meta.get("SiteName", ""))
     references = [r for r in references if len(r) >= 6 and r != site and not (site and r in site)]
     if not references:
         return None
@@ -321,7 +322,7 @@ def _heading_before(article, root, page: WebPage) -> str | None:
         if order.get(element, 0) >= at or _inside(article, element):
             continue
         text = _clean(_text(element))
-        core = compact_text(_SITE_TAG.sub("", text))
+        core = without_space(_SITE_TAG.sub("", text))
         if not 6 <= len(core) <= 200:
             continue
         marked = element.tag in ("h1", "h2", "h3", "h4") or _TITLE_MARK.search(
@@ -366,15 +367,11 @@ _SITE_TAG = re.compile(r"^\s*(?:\[[^\]]{1,16}\]|【[^】]{1,16}】)\s*")
 _TITLE_STATUS_TAIL = re.compile(r"[（(][^（）()]{1,12}[）)]")  # （试行） after the title
 
 
-def compact_text(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
 def _starts_with(lines: list[str], heading: str) -> bool:
     """The article already opens with its title: the heading (maybe wrapped), or a line the
     heading quotes (我市出台《关于…若干措施》 above 关于…若干措施)."""
-    first = [compact_text(line) for line in lines if line.strip()][:12]
-    core = compact_text(_SITE_TAG.sub("", heading))
+    first = [without_space(line) for line in lines if line.strip()][:12]
+    core = without_space(_SITE_TAG.sub("", heading))
     # The title as one line, or wrapped over a few (a quote of it inside a paragraph does not count).
     for start in range(len(first)):
         joined = ""
