@@ -94,6 +94,10 @@ def ingest(
     max_memory_mb: Annotated[
         int, typer.Option("--max-memory-mb", min=256, help="Memory (address space) each worker process may use.")
     ] = MEMORY_MB_PER_WORKER,
+    prune: Annotated[
+        bool,
+        typer.Option("--prune", help="Retire stored documents under PATHS whose files are gone (history rows kept)."),
+    ] = False,
 ) -> None:
     """Ingest notices (txt, pdf, docx, html) into a DuckDB file; unchanged files are skipped.
 
@@ -104,6 +108,7 @@ def ingest(
     Example: notices ingest ~/notices --glob '*.pdf' --workers 2 --json
     Example: notices ingest ~/kexie_ledgers --first-listed-leads --force
     Example: notices ingest ~/scans --max-seconds 600 --max-memory-mb 4096
+    Example: notices ingest ~/notices --prune   (files deleted from ~/notices leave the current data)
 
     Files are parsed in worker processes under a wall-time and a memory
     limit; a file that overruns them, or whose worker dies, is one row in
@@ -111,6 +116,12 @@ def ingest(
     in this process, without those limits: for debugging). A file whose
     content failed before is not parsed again until it changes (or with
     --retry-failed, or --force); it is listed as failed before.
+
+    A file is known by its absolute path, so the same folder ingested from
+    another working directory is not stored again. A file with the same
+    bytes as a stored document is one document with two locations (listed
+    in duplicate_files; its tasks are not counted twice); a stored file
+    found at a new path, its old path gone, is the same document moved.
     """
     from pipeline.ingest import ingest as run_ingest
     from pipeline.progress import Reporter
@@ -132,6 +143,7 @@ def ingest(
                 first_listed_leads=first_listed_leads,
                 limits=WorkerLimits(seconds=max_seconds, memory_mb=max_memory_mb),
                 retry_failed=retry_failed,
+                prune=prune,
                 on_start=reporter.start,
                 on_file=reporter.file_done,
             )
@@ -148,6 +160,37 @@ def ingest(
     else:
         reporter.summary(report)
     raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def remove(
+    paths: Annotated[list[Path], typer.Argument(help="Stored files or folders to let go of (they may be gone).")],
+    db: DbOption = Path("data/notices.duckdb"),
+) -> None:
+    """Retire the documents of files or folders from the current data (their rows stay as history).
+
+    A document whose bytes are also at another stored path stays current there.
+
+    Example: notices remove data/raw/old_notice.pdf --db data/notices.duckdb
+    Example: notices remove ~/notices/2019 --db data/notices.duckdb
+    """
+    from pipeline.ingest import display_path, remove as run_remove
+
+    try:
+        if not db.exists():
+            raise NoticeError(f"no database at {db}; nothing to remove")
+        matched, counts = run_remove(db, paths)
+    except NoticeError as exc:
+        _fail(exc)
+    if not matched:
+        typer.echo(f"nothing stored at {', '.join(map(str, paths))}; see: SELECT source_path FROM documents WHERE is_current")
+        raise typer.Exit(1)
+    for key in matched:
+        typer.echo(f"removed  {display_path(key)}")
+    typer.echo(
+        f"{db}: {counts['retired']} documents retired, {counts['relocated']} kept at another file with the same "
+        f"content, {counts['duplicates_dropped']} duplicate notes dropped"
+    )
 
 
 @app.command()

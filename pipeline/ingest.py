@@ -18,6 +18,7 @@ import hashlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import re
 import signal
 import stat
 import threading
@@ -44,18 +45,41 @@ WORKER_NICENESS = 10  # workers run at lower priority than the writer
 TASKS_PER_WORKER = 1000  # a worker is replaced after this many files, so its memory cannot creep (starting one costs ~0.3 s of CPU)
 
 
-def display_path(path: Path) -> str:
-    """Path as stored: relative to the working directory when inside it, else absolute.
+def source_key(path: Path) -> str:
+    """A file's identity in the database: its absolute path, symlinks resolved.
 
-    A name that is not valid UTF-8 (bytes from another system) keeps its odd
-    bytes as \\xNN escapes, so it can be stored and shown.
+    The same file reached from another working directory, or through a
+    symlinked folder, is the same document (stored once). A name that is
+    not valid UTF-8 (bytes from another system) keeps its odd bytes as
+    \\xNN escapes, so it can be stored and shown.
     """
-    absolute = path.absolute()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the path as given
+        resolved = path.absolute()
+    return _printable(resolved.as_posix())
+
+
+def display_path(path: str | Path) -> str:
+    """A path as shown to a person: relative to the working directory when inside it."""
+    absolute = Path(path).absolute()
     try:
         shown = absolute.relative_to(Path.cwd()).as_posix()
     except ValueError:
         shown = absolute.as_posix()
-    return shown.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _printable(shown)
+
+
+def _printable(name: str) -> str:
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def stored_file(key: str) -> Path:
+    """The file a stored path names (\\xNN escapes back to the bytes they stand for)."""
+    if "\\x" not in key:
+        return Path(key)
+    raw = re.sub(r"\\x([0-9a-f]{2})", lambda m: chr(0xDC00 + int(m[1], 16)), key)
+    return Path(raw) if Path(raw).exists() or not Path(key).exists() else Path(key)
 
 
 def discover(paths: list[str | Path], glob: str | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -294,7 +318,10 @@ def _parse_one(path: Path, shown: str) -> Parsed | Failed:
 @dataclass
 class FileOutcome:
     path: str
-    status: str  # new, replaced, rewritten, unchanged, failed, unchanged_failed (failed before, not retried), skipped
+    # new, replaced, rewritten, unchanged, failed, unchanged_failed (failed before, not retried), skipped,
+    # duplicate (the bytes of a stored document: a second location), moved (a stored document's file at a new path),
+    # removed (gone, retired by --prune)
+    status: str
     items: int = 0
     unit_mentions: int = 0
     pages: int = 0
@@ -305,7 +332,9 @@ class FileOutcome:
 class IngestReport:
     db: str
     counts: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(["new", "unchanged", "replaced", "failed", "unchanged_failed", "skipped"], 0)
+        default_factory=lambda: dict.fromkeys(
+            ["new", "unchanged", "replaced", "failed", "unchanged_failed", "skipped", "duplicate", "moved", "removed"], 0
+        )
     )
     items_added: int = 0
     unit_mentions_added: int = 0
@@ -323,7 +352,7 @@ class IngestReport:
 
     @property
     def files_per_second(self) -> float:
-        done = sum(v for k, v in self.counts.items() if k != "skipped")
+        done = sum(v for k, v in self.counts.items() if k not in ("skipped", "removed"))
         return done / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict:
@@ -360,6 +389,7 @@ def ingest(
     first_listed_leads: bool = False,
     limits: WorkerLimits | None = None,
     retry_failed: bool = False,
+    prune: bool = False,
     on_file: Callable[[FileOutcome], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> IngestReport:
@@ -374,7 +404,10 @@ def ingest(
     stored are re-read only with `force`). `limits` bound each worker's
     time and memory per file. A file whose content failed before is
     reported as `unchanged_failed` without parsing, unless `retry_failed`
-    (or `force`).
+    (or `force`). A file with the bytes of a stored document at another
+    path is one document with two locations (status `duplicate`, a row in
+    duplicate_files), or, when the other path is gone, the document moved.
+    `prune` retires the documents under `paths` whose files are gone.
     On Ctrl-C the documents already parsed are written, the run is closed,
     and KeyboardInterrupt propagates; re-running the command resumes.
     A script that calls this with workers > 1 needs the usual
@@ -405,7 +438,7 @@ def ingest(
         if on_start:
             on_start(len(files))
         for other, message in others:
-            shown = display_path(other)
+            shown = _printable(other.absolute().as_posix())  # not resolved: /dev/urandom says less than the link
             error_class = "UnsupportedFormat" if message.startswith("not a notice format") else "NotAFile"
             store.record_error(run_id, shown, "discover", error_class, message)
             done(FileOutcome(shown, "skipped", message=message))
@@ -413,6 +446,10 @@ def ingest(
         try:
             options = (strict, first_listed_leads, retry_failed)
             _run(files, store, writer, workers, force, options, dictionary, done, limits)
+            writer.flush()
+            if prune:
+                for gone in _prune(store, paths, glob):
+                    done(FileOutcome(gone, "removed", message="file gone: retired"))
         except KeyboardInterrupt:
             report.interrupted = True
             writer.flush()  # what is parsed is complete: keep it
@@ -447,12 +484,33 @@ class _Writer:
             )
             self.done(FileOutcome(result.path, "failed", message=result.message))
             return
+        if self._same_as_stored(result):
+            return
         # Search words are split here, not in the workers: jieba's dictionary
         # (~50 MB) is then loaded once, in the writer, and not once per worker.
         result.words = item_words(result.doc)
         self.pending.append(result)
         if len(self.pending) >= BATCH_DOCUMENTS:
             self.flush()
+
+    def _same_as_stored(self, result: Parsed) -> bool:
+        """A file with the bytes of a stored (or pending) document at another path is not stored
+        twice: it is a second location of that document, or the document's new place when its
+        old file is gone."""
+        digest, key = result.doc.content_hash, result.path
+        if any(p.doc.content_hash == digest for p in self.pending):
+            self.flush()  # the first of two equal files is stored first, so the second can point at it
+        same = self.store.current_with_content(digest)
+        if same is None or same[1] == key:
+            return False
+        doc_id, where = same
+        if stored_file(where).exists():
+            self.store.record_duplicate(key, doc_id, digest, self.run_id)
+            self.done(FileOutcome(key, "duplicate", message=f"same content as {display_path(where)}"))
+        else:
+            self.store.relocate(doc_id, key)
+            self.done(FileOutcome(key, "moved", message=f"was {display_path(where)}"))
+        return True
 
     def flush(self) -> None:
         batch, self.pending = self.pending, []
@@ -485,11 +543,13 @@ def _run(files, store, writer, workers, force, options, dictionary, done, limits
     current = store.current_versions()
     failed = {} if force or retry_failed else store.failed_versions()
 
+    duplicates = store.duplicate_versions()
+
     def changed() -> Iterator[tuple[Path, str]]:
         """Files to parse; unchanged ones (and content that failed before) are reported here, without parsing."""
         for path in files:
-            shown = display_path(path)
-            known = current.get(shown)
+            shown = source_key(path)
+            known = current.get(shown) or duplicates.get(shown)
             failure = failed.get(shown)
             if (known is not None and not force) or failure is not None:
                 try:
@@ -518,6 +578,9 @@ def _run(files, store, writer, workers, force, options, dictionary, done, limits
 # Each worker holds this many files: the one it parses and the next, so it
 # keeps parsing while the writer stores a batch.
 _QUEUE_DEPTH = 2
+_READY = "ready"
+# A worker that is not ready after this long is stuck (not its files' fault): it is replaced.
+_STARTUP_SECONDS = 120.0
 
 
 @dataclass
@@ -527,8 +590,9 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     conn: multiprocessing.connection.Connection
     queue: list[tuple[Path, str]] = field(default_factory=list)
-    started: float = 0.0  # when it began the oldest file of its queue
+    started: float = 0.0  # when it began the oldest file of its queue (or was started, until ready)
     parsed: int = 0
+    ready: bool = False
 
 
 class _Supervisor:
@@ -550,7 +614,7 @@ class _Supervisor:
         process = self.context.Process(target=_worker_main, args=(child, self.initargs), daemon=True)
         process.start()
         child.close()
-        return _Worker(process, parent)
+        return _Worker(process, parent, started=time.monotonic())
 
     def run(self, todo: Iterator[tuple[Path, str]], deliver: Callable[[Parsed | Failed], None]) -> None:
         from multiprocessing.connection import wait
@@ -564,7 +628,7 @@ class _Supervisor:
                 busy = [w for w in self.workers if w.queue]
                 if not busy:
                     return
-                deadline = min(w.started for w in busy) + self.limits.seconds
+                deadline = min(w.started + (self.limits.seconds if w.ready else _STARTUP_SECONDS) for w in busy)
                 wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
                      timeout=max(0.0, deadline - time.monotonic()))
                 for worker in busy:
@@ -579,7 +643,7 @@ class _Supervisor:
             task = next(tasks, None)
             if task is None:
                 return
-            if not worker.queue:
+            if not worker.queue and worker.ready:
                 worker.started = time.monotonic()
             worker.queue.append(task)
             worker.conn.send(task)
@@ -590,6 +654,10 @@ class _Supervisor:
                 result = worker.conn.recv()
             except (EOFError, OSError):
                 break  # the worker is gone: its sentinel says why
+            worker.started = time.monotonic()
+            if result == _READY:
+                worker.ready = True
+                continue
             worker.queue.pop(0)
             worker.parsed += 1
             worker.started = time.monotonic()
@@ -598,12 +666,16 @@ class _Supervisor:
             if worker.parsed >= TASKS_PER_WORKER:
                 self._replace(worker)
             return
-        overran = time.monotonic() - worker.started > self.limits.seconds
+        limit = self.limits.seconds if worker.ready else _STARTUP_SECONDS
+        overran = time.monotonic() - worker.started > limit
         if worker.process.is_alive() and not overran:
             return
         if overran and worker.process.is_alive():
             worker.process.kill()
             worker.process.join()
+            if not worker.ready:
+                raise NoticeError(f"a worker process did not start within {_STARTUP_SECONDS:.0f} s; "
+                                    "is the machine out of memory or processes? Try --workers 1")
             cause = ("TimedOut", f"stopped after {self.limits.seconds:.0f} s on this file (limit; --max-seconds "
                      "raises it); is it far larger than a notice?")
         else:
@@ -617,12 +689,12 @@ class _Supervisor:
         for task in pending:
             worker.queue.append(task)
             worker.conn.send(task)
-        worker.started = time.monotonic()
 
     def _replace(self, worker: _Worker) -> None:
         self._stop(worker)
         fresh = self._start()
         worker.process, worker.conn, worker.queue, worker.parsed = fresh.process, fresh.conn, [], 0
+        worker.started, worker.ready = fresh.started, False
 
     def _stop(self, worker: _Worker) -> None:
         if worker.process.is_alive():
@@ -635,6 +707,38 @@ class _Supervisor:
                 worker.process.kill()
                 worker.process.join()
         worker.conn.close()
+
+
+def _prune(store: Store, paths: list[str | Path], glob: str | None) -> list[str]:
+    """Retire the stored documents (and duplicate notes) under `paths` whose files are gone;
+    returns their paths. Only under the paths given: a folder ingested from elsewhere, or a
+    drive not mounted today, is left alone."""
+    roots = [source_key(Path(p)) for p in paths]
+    gone = [
+        key for key in store.stored_paths()
+        if any(key == root or key.startswith(root.rstrip("/") + "/") for root in roots)
+        and (not glob or _matches(Path(key), glob))
+        and not stored_file(key).exists()
+    ]
+    if gone:
+        store.remove(gone)
+    return gone
+
+
+def remove(db: str | Path, paths: list[str | Path]) -> tuple[list[str], dict[str, int]]:
+    """Let go of the stored files at `paths` (files or folders, existing or not): their documents
+    are retired, or stay current at a duplicate file with the same bytes. Returns the stored
+    paths matched and the counts of `Store.remove`."""
+    from pipeline.store import Store
+
+    roots = [source_key(Path(p)) for p in paths]
+    with Store.open(db) as store:
+        matched = [
+            key for key in store.stored_paths()
+            if any(key == root or key.startswith(root.rstrip("/") + "/") for root in roots)
+        ]
+        counts = store.remove(matched) if matched else {"retired": 0, "relocated": 0, "duplicates_dropped": 0}
+    return matched, counts
 
 
 def _hash_of(path: Path) -> str | None:
@@ -661,6 +765,9 @@ def _worker_main(conn, initargs: tuple) -> None:
     *setup, memory_mb = initargs
     _init_worker(*setup)
     _limit_memory(memory_mb)
+    # The wall-time clock starts when the worker is ready, not when its first file is sent:
+    # starting a worker (imports, the dictionary) is not the file's time.
+    conn.send(_READY)
     while True:
         try:
             task = conn.recv()

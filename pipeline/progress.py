@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.ingest import FileOutcome, IngestReport
+from pipeline.ingest import FileOutcome, IngestReport, display_path
 
 
 class Reporter:
@@ -45,28 +45,33 @@ class Reporter:
             self._task = self._bar.add_task("ingest", total=total, rate="0.0", errors=0, current="")
 
     def file_done(self, outcome: FileOutcome) -> None:
+        path = display_path(outcome.path)  # stored absolute; shown relative to where the person is
         if outcome.status in ("failed", "unchanged_failed"):
             self.failed += 1
         if self._bar is not None and self._task is not None:
-            if outcome.status != "skipped":
+            if outcome.status not in ("skipped", "removed"):
                 task = self._bar.tasks[0]
                 elapsed = task.elapsed or 0.0
                 rate = f"{(task.completed + 1) / elapsed:.1f}" if elapsed > 0 else "-"
-                self._bar.update(self._task, advance=1, rate=rate, errors=self.failed, current=outcome.path[-40:])
+                self._bar.update(self._task, advance=1, rate=rate, errors=self.failed, current=path[-40:])
             if outcome.status == "failed":
-                self._bar.console.print(f"[red]failed[/red] {outcome.path}: {outcome.message}")
+                self._bar.console.print(f"[red]failed[/red] {path}: {outcome.message}")
             elif outcome.status == "unchanged_failed":
-                self._bar.console.print(f"[yellow]failed before[/yellow] {outcome.path}: {outcome.message}")
+                self._bar.console.print(f"[yellow]failed before[/yellow] {path}: {outcome.message}")
+            elif outcome.status in ("duplicate", "moved", "removed"):
+                self._bar.console.print(f"{outcome.status} {path}: {outcome.message}")
             return
         if self.quiet:
             return
         if outcome.status == "failed":
-            self.err.print(f"failed     {outcome.path}: {outcome.message}")
+            self.err.print(f"failed     {path}: {outcome.message}")
         elif outcome.status == "unchanged_failed":
-            self.err.print(f"failed before {outcome.path}: {outcome.message}")
+            self.err.print(f"failed before {path}: {outcome.message}")
         elif self.verbose or outcome.status != "unchanged":
             extra = f"  {outcome.items} items, {outcome.unit_mentions} unit mentions" if outcome.items else ""
-            self.err.print(f"{outcome.status:<10} {outcome.path}{extra}")
+            if outcome.status in ("duplicate", "moved", "removed"):
+                extra = f": {outcome.message}"
+            self.err.print(f"{outcome.status:<10} {path}{extra}")
 
     def summary(self, report: IngestReport) -> None:
         c = report.counts
@@ -74,6 +79,9 @@ class Reporter:
             f"{report.db}: {c['new']} new, {c['replaced']} replaced, {c['unchanged']} unchanged, "
             f"{c['failed']} failed, "
             + (f"{c['unchanged_failed']} failed before (unchanged, not retried), " if c["unchanged_failed"] else "")
+            + "".join(f"{c[k]} {label}, " for k, label in
+                      [("duplicate", "duplicates (same content as a stored document)"), ("moved", "moved"),
+                       ("removed", "removed (file gone)")] if c[k])
             + f"{c['skipped']} skipped files in {report.seconds:.1f}s "
             f"({report.files_per_second:.1f} files/s, {report.workers} worker{'s' if report.workers > 1 else ''})"
         )
@@ -85,6 +93,6 @@ class Reporter:
             names = ", ".join(f"{name} ({n})" for name, n in report.unresolved)
             self.out.print(f"unresolved unit names: {names}; review with: notices units --unresolved --db {report.db}")
         for failure in report.failures:
-            self.out.print(f"  failed: {failure.path}: {failure.message}")
+            self.out.print(f"  failed: {display_path(failure.path)}: {failure.message}")
         if report.failures:
             self.out.print("  (each failure is also a row in the ingest_errors table)")

@@ -15,6 +15,7 @@ import os
 import operator
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -40,9 +41,13 @@ def _c(name: str, type_: str, comment: str) -> Column:
 TABLES: dict[str, list[Column]] = {
     "documents": [
         _c("document_id", "VARCHAR", "文档版本标识 / id of this file version (hash of path and content)"),
-        _c("source_path", "VARCHAR NOT NULL", "来源文件 / path of the file as ingested"),
+        _c("source_path", "VARCHAR NOT NULL", "来源文件 / absolute path of the file (symlinks resolved)"),
         _c("content_hash", "VARCHAR NOT NULL", "内容哈希 / SHA-256 of the file's bytes"),
-        _c("is_current", "BOOLEAN NOT NULL", "是否当前版本 / true for the latest version of this path"),
+        _c(
+            "is_current",
+            "BOOLEAN NOT NULL",
+            "是否当前版本 / true for the latest version of this path; false once replaced, or removed (ingest --prune)",
+        ),
         _c("format", "VARCHAR", "文件格式 / txt, pdf, docx or html"),
         _c("encoding", "VARCHAR", "文本编码 / encoding of a text file"),
         _c("page_count", "INTEGER", "页数 / pages, for paged formats"),
@@ -168,6 +173,13 @@ TABLES: dict[str, list[Column]] = {
         _c("field", "VARCHAR NOT NULL", "字段 / element concerned"),
         _c("message", "VARCHAR NOT NULL", "说明 / what is missing or wrong"),
     ],
+    "duplicate_files": [
+        _c("source_path", "VARCHAR NOT NULL", "重复文件 / another file with the same bytes as a stored document"),
+        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / the document it repeats (stored once, at documents.source_path)"),
+        _c("content_hash", "VARCHAR NOT NULL", "内容哈希 / SHA-256 of the file's bytes"),
+        _c("run_id", "INTEGER", "导入批次 / ingest run that found it"),
+        _c("seen_at", "TIMESTAMP", "时间 / when"),
+    ],
     "ingest_runs": [
         _c("run_id", "INTEGER", "批次 / run number"),
         _c("started_at", "TIMESTAMP", "开始 / start"),
@@ -178,6 +190,9 @@ TABLES: dict[str, list[Column]] = {
         _c("files_replaced", "INTEGER", "替换 / changed files replaced"),
         _c("files_failed", "INTEGER", "失败 / files that failed"),
         _c("files_skipped", "INTEGER", "跳过 / files of unsupported types"),
+        _c("files_duplicate", "INTEGER", "重复 / files with the same content as a stored document (duplicate_files)"),
+        _c("files_moved", "INTEGER", "移动 / stored documents found at a new path (their old path gone)"),
+        _c("files_removed", "INTEGER", "移除 / documents retired because their file is gone (--prune) or removed"),
     ],
     "ingest_errors": [
         _c("run_id", "INTEGER", "批次 / run"),
@@ -287,7 +302,7 @@ MACROS = {
 
 # Version of the database layout (not of the JSON documents). Bump it with a
 # migration in _MIGRATIONS when a table, view or macro changes.
-STORE_VERSION = 4
+STORE_VERSION = 5
 
 
 def document_id(source_path: str, content_hash: str) -> str:
@@ -302,6 +317,8 @@ class Store:
         self.con = con
         self.path = path
         self._current: dict[str, tuple[str, str]] | None = None
+        self._by_content: dict[str, tuple[str, str]] | None = None
+        self._duplicates: dict[str, tuple[str, str]] | None = None
         self.memory_limit_mb: int | None = None  # None: DuckDB's default (80% of RAM)
 
     # -- opening ---------------------------------------------------------------
@@ -409,6 +426,19 @@ class Store:
             self._current = {path: (doc_id, digest) for path, doc_id, digest in rows}
         return self._current
 
+    def duplicate_versions(self) -> dict[str, tuple[str, str]]:
+        """source_path → (document_id, content_hash) of every file noted as a duplicate of a document."""
+        if self._duplicates is None:
+            rows = self.con.execute("SELECT source_path, document_id, content_hash FROM duplicate_files").fetchall()
+            self._duplicates = {path: (doc_id, digest) for path, doc_id, digest in rows}
+        return self._duplicates
+
+    def current_with_content(self, digest: str) -> tuple[str, str] | None:
+        """(document_id, source_path) of a current document with these bytes, or None."""
+        if self._by_content is None:
+            self._by_content = {h: (doc_id, path) for path, (doc_id, h) in self.current_versions().items()}
+        return self._by_content.get(digest)
+
     def counts(self) -> dict[str, int]:
         """Rows in each table (current documents only for documents)."""
         out = {"documents": self.con.execute("SELECT count(*) FROM documents WHERE is_current").fetchone()[0]}
@@ -428,19 +458,15 @@ class Store:
     def finish_run(self, run_id: int, counts: dict[str, int]) -> None:
         self.con.execute(
             "UPDATE ingest_runs SET finished_at = ?, files_new = ?, files_unchanged = ?, files_replaced = ?, "
-            "files_failed = ?, files_skipped = ? WHERE run_id = ?",
-            [_now(), counts["new"], counts["unchanged"], counts["replaced"], counts["failed"], counts["skipped"], run_id],
+            "files_failed = ?, files_skipped = ?, files_duplicate = ?, files_moved = ?, files_removed = ? "
+            "WHERE run_id = ?",
+            [_now(), counts["new"], counts["unchanged"], counts["replaced"], counts["failed"], counts["skipped"],
+             counts.get("duplicate", 0), counts.get("moved", 0), counts.get("removed", 0), run_id],
         )
 
     def load_dictionary(self, dictionary: UnitDictionary) -> None:
         """Replace the units and unit_aliases tables with `dictionary`."""
-        self.con.execute("BEGIN")
-        try:
-            _load_dictionary(self.con, dictionary)
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+        self._transaction(lambda: _load_dictionary(self.con, dictionary))
 
     def renormalize(self, dictionary: UnitDictionary) -> dict[str, int]:
         """Resolve every stored unit mention again with `dictionary`, without the source files.
@@ -552,6 +578,96 @@ class Store:
             [run_id, source_path, stage, error_class, message, _now(), content_hash],
         )
 
+    def record_duplicate(self, source_path: str, doc_id: str, digest: str, run_id: int) -> None:
+        """Note the file at `source_path` as holding the bytes of document `doc_id`: one document,
+        two locations (its tasks are not counted twice). A document of its own stored at that
+        path before is let go (see `remove`)."""
+        self._transaction(lambda: self._record_duplicate(source_path, doc_id, digest, run_id))
+
+    def _record_duplicate(self, source_path: str, doc_id: str, digest: str, run_id: int) -> None:
+        self._release([source_path])
+        self.con.execute(
+            "INSERT INTO duplicate_files VALUES (?, ?, ?, ?, ?)", [source_path, doc_id, digest, run_id, _now()]
+        )
+        self.duplicate_versions()[source_path] = (doc_id, digest)
+
+    def relocate(self, doc_id: str, source_path: str) -> None:
+        """The document `doc_id`, its file moved, is now at `source_path` (nothing re-parsed)."""
+        def move() -> None:
+            self._release([source_path])
+            old_path = next(p for p, (d, _) in self.current_versions().items() if d == doc_id)
+            self._set_path(doc_id, old_path, source_path)
+        self._transaction(move)
+
+    def remove(self, paths: list[str]) -> dict[str, int]:
+        """Let go of the files at `paths` (stored paths): a document whose file is gone stays
+        current at another file with the same bytes (relocated), else it is retired
+        (is_current = false, its row kept as history; its items, mentions … deleted as for a
+        replaced version). Returns counts of retired and relocated documents and dropped duplicates."""
+        return self._transaction(lambda: self._release(paths))
+
+    def _release(self, paths: list[str]) -> dict[str, int]:
+        """remove(), inside the caller's transaction. Each document row is updated once at most:
+        DuckDB refuses a second update of a referenced row in one transaction."""
+        current, duplicates = self.current_versions(), self.duplicate_versions()
+        gone = set(paths)
+        dropped = [p for p in paths if p in duplicates]
+        if dropped:
+            self.con.execute("DELETE FROM duplicate_files WHERE source_path IN (SELECT unnest(?::VARCHAR[]))", [dropped])
+            for p in dropped:
+                del duplicates[p]
+        retired, relocated = [], 0
+        for path in dict.fromkeys(p for p in paths if p in current):
+            doc_id = current[path][0]
+            others = sorted(p for p, (d, _) in duplicates.items() if d == doc_id and p not in gone)
+            if others:
+                self.con.execute("DELETE FROM duplicate_files WHERE source_path = ?", [others[0]])
+                del duplicates[others[0]]
+                self._set_path(doc_id, path, others[0])
+                relocated += 1
+            else:
+                retired.append(doc_id)
+                digest = current.pop(path)[1]
+                if self._by_content is not None and self._by_content.get(digest, ("",))[0] == doc_id:
+                    del self._by_content[digest]
+        if retired:
+            for table in _CHILD_TABLES:
+                self.con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [retired])
+            self.con.execute(
+                "UPDATE documents SET is_current = false WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [retired]
+            )
+            orphans = [p for p, (d, _) in duplicates.items() if d in set(retired)]
+            if orphans:  # only when all its locations went at once
+                self.con.execute(
+                    "DELETE FROM duplicate_files WHERE source_path IN (SELECT unnest(?::VARCHAR[]))", [orphans]
+                )
+                for p in orphans:
+                    del duplicates[p]
+        return {"retired": len(retired), "relocated": relocated, "duplicates_dropped": len(dropped)}
+
+    def _set_path(self, doc_id: str, old_path: str, new_path: str) -> None:
+        self.con.execute("UPDATE documents SET source_path = ? WHERE document_id = ?", [new_path, doc_id])
+        current = self.current_versions()
+        current[new_path] = current.pop(old_path)
+        digest = current[new_path][1]
+        if self._by_content is not None:
+            self._by_content[digest] = (doc_id, new_path)
+
+    def stored_paths(self) -> list[str]:
+        """Every path the database holds a current document or a duplicate at."""
+        return sorted([*self.current_versions(), *self.duplicate_versions()])
+
+    def _transaction(self, work: Callable[[], Any]) -> Any:
+        self.con.execute("BEGIN")
+        try:
+            result = work()
+            self.con.execute("COMMIT")
+            return result
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            self._current = self._by_content = self._duplicates = None  # the caches may hold the undone changes
+            raise
+
     def failed_versions(self) -> dict[str, tuple[str, str, str]]:
         """source_path → (content_hash, error_class, message) of the last failure of each file's content.
 
@@ -604,17 +720,17 @@ class Store:
         rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
         con.execute("BEGIN")
         try:
-            old_ids = [prev for *_, prev in plans if prev is not None]
-            if old_ids:
+            again = [prev for _, _, new_id, prev in plans if prev is not None and prev == new_id]
+            if again:  # the same version again: its rows are written anew
                 for table in _CHILD_TABLES:
-                    con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [old_ids])
-                # Updated once only: DuckDB refuses a second update of a referenced row in a transaction.
-                stale = [prev for _, _, new_id, prev in plans if prev is not None and prev != new_id]
-                if stale:
-                    con.execute(
-                        "UPDATE documents SET is_current = false WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
-                        [stale],
-                    )
+                    con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [again])
+            # A replaced version is let go (its rows deleted, or kept current at a duplicate
+            # file that still holds its bytes); a file noted as a duplicate before now has its own.
+            duplicates = self.duplicate_versions()
+            self._release(
+                [doc.source_path for doc, _, new_id, prev in plans
+                 if (prev is not None and prev != new_id) or doc.source_path in duplicates]
+            )
             new_ids = [new_id for _, _, new_id, _ in plans]
             existing = {
                 r[0]
@@ -653,10 +769,13 @@ class Store:
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
+            self._current = self._by_content = self._duplicates = None  # the caches may hold the undone changes
             raise
         statuses = []
         for doc, _, new_id, previous in plans:
             current[doc.source_path] = (new_id, doc.content_hash)
+            if self._by_content is not None:
+                self._by_content.setdefault(doc.content_hash, (new_id, doc.source_path))
             statuses.append("new" if previous is None else ("rewritten" if previous == new_id else "replaced"))
         return statuses
 
@@ -729,6 +848,29 @@ def _migrate_3_to_4(con: duckdb.DuckDBPyConnection) -> None:
     _create_views(con)
 
 
+def _migrate_4_to_5(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 5 stores a file's identity as its absolute path (symlinks resolved), so the same
+    folder ingested from another working directory is not stored again, and notes files with the
+    same bytes as a stored document (duplicate_files) instead of storing them twice. Relative
+    paths of earlier versions are made absolute against the working directory where that file
+    exists there; the others are kept as they were (a file found again at its absolute path with
+    the same content is then taken as moved, not parsed again)."""
+    _create_table(con, "duplicate_files")
+    _add_columns(con, [("ingest_runs", "files_duplicate"), ("ingest_runs", "files_moved"),
+                       ("ingest_runs", "files_removed")])
+    for table, column in [("documents", "source_path"), ("documents", "is_current")]:
+        con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_sql_string(_comment(table, column))}")
+    for table in ("documents", "ingest_errors"):
+        paths = [p for (p,) in con.execute(f"SELECT DISTINCT source_path FROM {table}").fetchall()]
+        moved = {p: Path(p).resolve().as_posix() for p in paths if not Path(p).is_absolute() and Path(p).exists()}
+        # One update per row at most (documents rows are referenced): a path → path table, joined.
+        if moved:
+            con.execute("CREATE TEMP TABLE moved_paths (old VARCHAR, new VARCHAR)")
+            con.executemany("INSERT INTO moved_paths VALUES (?, ?)", list(moved.items()))
+            con.execute(f"UPDATE {table} SET source_path = m.new FROM moved_paths m WHERE {table}.source_path = m.old")
+            con.execute("DROP TABLE moved_paths")
+
+
 def _add_columns(con: duckdb.DuckDBPyConnection, columns: list[tuple[str, str]]) -> None:
     """Add (table, column) pairs as TABLES defines them, with their comments."""
     for table, column in columns:
@@ -737,7 +879,7 @@ def _add_columns(con: duckdb.DuckDBPyConnection, columns: list[tuple[str, str]])
         con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_sql_string(_comment(table, column))}")
 
 
-_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}
 
 
 def _comment(table: str, column: str) -> str:

@@ -99,14 +99,21 @@ VERSION_4_COLUMNS = {("documents", "url"), ("documents", "index_number"), ("docu
                      ("attachments", "url"), ("ingest_errors", "content_hash")}
 
 
+VERSION_5_COLUMNS = {("ingest_runs", "files_duplicate"), ("ingest_runs", "files_moved"),
+                     ("ingest_runs", "files_removed")}
+
+
 def _old_db(version: int, seeds_dir, tmp_path, monkeypatch):
     """The seeds as `version` wrote them (DuckDB cannot drop a column of a table other tables reference)."""
     import pipeline.store as store_module
     from pipeline.ingest import ingest
 
-    # ingest_errors is referenced by no other table: its new column is dropped after the ingest
-    # (today's ingest reads it); the others are never created.
-    later = (VERSION_4_COLUMNS | (VERSION_3_COLUMNS if version < 3 else set())) - {("ingest_errors", "content_hash")}
+    # Tables no other table references lose their new columns after the ingest (today's ingest
+    # writes them); the other columns are never created.
+    unreferenced = {("ingest_errors", "content_hash")} if version < 4 else set()
+    unreferenced |= VERSION_5_COLUMNS if version < 5 else set()
+    later = (VERSION_4_COLUMNS if version < 4 else set()) | (VERSION_3_COLUMNS if version < 3 else set())
+    later -= unreferenced
     old = {t: [c for c in cols if (t, c.name) not in later] for t, cols in TABLES.items()}
     monkeypatch.setattr(store_module, "TABLES", old)
     monkeypatch.setattr(store_module, "STORE_VERSION", version)
@@ -114,8 +121,32 @@ def _old_db(version: int, seeds_dir, tmp_path, monkeypatch):
     assert ingest([seeds_dir], db, workers=1).exit_code == 0
     monkeypatch.undo()
     with duckdb.connect(str(db)) as con:
-        con.execute("ALTER TABLE ingest_errors DROP COLUMN content_hash")
+        for table, column in sorted(unreferenced):
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        if version < 5:
+            con.execute("DROP TABLE duplicate_files")
     return db
+
+
+def test_a_version_4_database_keeps_its_documents_when_paths_become_absolute(seeds_dir, tmp_path, monkeypatch):
+    """Version 4 stored paths relative to where the ingest ran; version 5 stores them absolute.
+    The migration makes them absolute, and the same folder ingested again is unchanged, not new."""
+    db = _old_db(4, seeds_dir, tmp_path, monkeypatch)
+    monkeypatch.chdir(seeds_dir.parent)
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE documents SET source_path = ? || '/' || regexp_extract(source_path, '[^/]+$')",
+                    [seeds_dir.name])
+        relative = [p for (p,) in con.execute("SELECT source_path FROM documents").fetchall()]
+    assert all(not p.startswith("/") for p in relative)
+    from pipeline.ingest import ingest
+
+    report = ingest([seeds_dir], db, workers=1)
+    with duckdb.connect(str(db), read_only=True) as con:
+        paths = [p for (p,) in con.execute("SELECT source_path FROM documents WHERE is_current").fetchall()]
+        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert int(version) == STORE_VERSION == 5
+    assert report.counts["unchanged"] == 5 and report.counts["new"] == 0
+    assert len(paths) == 5 and all(p.startswith(str(seeds_dir.resolve())) for p in paths)
 
 
 @pytest.fixture
@@ -131,8 +162,8 @@ def test_a_version_3_database_gains_the_web_page_columns(seeds_dir, tmp_path, mo
         columns = {(t, c) for t, c in con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall()}
         urls = con.execute("SELECT count(*) FROM documents WHERE url IS NOT NULL").fetchone()[0]
         documents = con.execute("SELECT count(*) FROM documents").fetchone()[0]
-    assert int(version) == STORE_VERSION == 4
-    assert VERSION_4_COLUMNS <= columns
+    assert int(version) == STORE_VERSION
+    assert VERSION_4_COLUMNS | VERSION_5_COLUMNS <= columns
     assert (urls, documents) == (0, 5)
 
 
