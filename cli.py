@@ -23,7 +23,8 @@ DictionaryOption = Annotated[
     list[Path] | None,
     typer.Option(
         "--dictionary",
-        help="Extra unit dictionary (TSV: canonical_name, level, kind, jurisdiction, aliases|…); repeatable.",
+        help="Extra unit dictionary (TSV: canonical_name, level, kind, jurisdiction, aliases|…); repeatable. "
+        "Its entries are kept in the database (custom_units): later commands use them without the flag.",
     ),
 ]
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB file made by `notices ingest`.")]
@@ -126,11 +127,11 @@ def ingest(
     from pipeline.ingest import ingest as run_ingest
     from pipeline.progress import Reporter
 
-    from pipeline.dictionary import load_dictionary
+    from pipeline.dictionary import read_dictionary_files
 
     reporter = Reporter(quiet=quiet or as_json, verbose=verbose)
     try:
-        units = load_dictionary(dictionary)
+        entries = read_dictionary_files(dictionary)
         with reporter:
             report = run_ingest(
                 paths,
@@ -139,7 +140,7 @@ def ingest(
                 workers=workers,
                 glob=glob,
                 strict=strict,
-                dictionary=units,
+                dictionary_entries=entries,
                 first_listed_leads=first_listed_leads,
                 limits=WorkerLimits(seconds=max_seconds, memory_mb=max_memory_mb),
                 retry_failed=retry_failed,
@@ -244,11 +245,12 @@ def units(
     """
     from extractors.jurisdiction import place_named
     from extractors.normalize import suggest
-    from pipeline.dictionary import load_dictionary
+    from pipeline.dictionary import read_dictionary_files, with_entries
 
     try:
         with _open_db(db) as store:
-            units_dictionary = load_dictionary(dictionary)
+            # Entries given here only help the hints; kept entries come from the database.
+            units_dictionary = with_entries(store.custom_units() + [e for e, _ in read_dictionary_files(dictionary)])
             if not unresolved:
                 rows = store.con.execute(
                     "SELECT unit, sum(items_led), sum(items_co_handled), sum(items_total) FROM unit_workload "
@@ -283,21 +285,32 @@ def units(
 def renormalize(
     db: DbOption = Path("data/notices.duckdb"),
     dictionary: DictionaryOption = None,
+    reset_dictionary: Annotated[
+        bool, typer.Option("--reset-dictionary", help="Forget the entries kept from earlier --dictionary files.")
+    ] = False,
 ) -> None:
-    """Re-resolve every stored unit mention with the current dictionary, without re-parsing files.
+    """Re-resolve every stored unit mention with the database's dictionary, without re-parsing files.
+
+    Entries of --dictionary files are added to the ones the database keeps (custom_units).
 
     Example: notices renormalize --db data/notices.duckdb --dictionary my_units.tsv
+    Example: notices renormalize --db data/notices.duckdb --reset-dictionary
     """
-    from pipeline.dictionary import load_dictionary
+    from pipeline.dictionary import read_dictionary_files
 
     try:
+        entries = read_dictionary_files(dictionary)
         with _open_db(db) as store:
-            result = store.renormalize(load_dictionary(dictionary))
+            units_dictionary, result = store.use_dictionary(entries, reset=reset_dictionary)
+            if result is None:
+                result = store.renormalize(units_dictionary)
+            kept = len(store.custom_units())
     except NoticeError as exc:
         _fail(exc)
     typer.echo(
         f"{db}: {result['mentions_after']} unit mentions re-resolved (were {result['mentions_before']}); "
-        f"{result['unresolved']} unresolved"
+        f"{result['unresolved']} unresolved; {kept} custom dictionary entr{'y' if kept == 1 else 'ies'} kept "
+        "(SELECT * FROM custom_units)"
     )
 
 

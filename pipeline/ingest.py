@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from extractors import extract_document
-from extractors.dictionary import UnitDictionary, default_dictionary
+from extractors.dictionary import UnitDictionary, UnitEntry
 from pipeline.errors import NoticeError, ReadError
 from pipeline.limits import MAX_FILE_BYTES, MAX_TEXT_CHARS, WorkerLimits
 from pipeline.readers import SUPPORTED_SUFFIXES, read_bytes
@@ -345,6 +345,7 @@ class IngestReport:
     unresolved: list[tuple[str, int]] = field(default_factory=list)  # top unresolved unit names
     seconds: float = 0.0
     interrupted: bool = False
+    renormalized: dict[str, int] | None = None  # stored mentions resolved again: the dictionary changed
 
     @property
     def exit_code(self) -> int:
@@ -369,6 +370,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "files_per_second": round(self.files_per_second, 2),
             "interrupted": self.interrupted,
+            "renormalized": self.renormalized,
             "exit_code": self.exit_code,
         }
 
@@ -385,7 +387,7 @@ def ingest(
     workers: int | None = None,
     glob: str | None = None,
     strict: bool = False,
-    dictionary: UnitDictionary | None = None,
+    dictionary_entries: list[tuple[UnitEntry, str]] | None = None,
     first_listed_leads: bool = False,
     limits: WorkerLimits | None = None,
     retry_failed: bool = False,
@@ -397,8 +399,11 @@ def ingest(
 
     `workers` processes parse files (default: the number of cores; 1 parses
     in this process). `on_start(total)` and `on_file(outcome)` let a caller
-    show progress. `dictionary` defaults to the shipped unit dictionary; it
-    is also written to the units and unit_aliases tables. `strict` turns
+    show progress. Units are resolved with the database's dictionary: the
+    shipped one and the entries kept in custom_units, to which
+    `dictionary_entries` ((entry, file) pairs, see
+    pipeline.dictionary.read_dictionary_files) are added for good; when it
+    changed, stored mentions are resolved again (report.renormalized). `strict` turns
     any parse warning into a failure of that file. `first_listed_leads`
     reads the first unit of every plain list as its lead (files already
     stored are re-read only with `force`). `limits` bound each worker's
@@ -414,7 +419,6 @@ def ingest(
     `if __name__ == "__main__":` guard of multiprocessing.
     """
     started = time.perf_counter()
-    dictionary = dictionary or default_dictionary()
     limits = limits or WorkerLimits()
     workers = max(1, workers or default_workers())
     files, others = discover(paths, glob)
@@ -433,7 +437,7 @@ def ingest(
     from pipeline.store import Store  # workers never need DuckDB: imported here only
 
     with Store.open(db, threads=1, memory_limit_mb=WRITER_MEMORY_MB) as store:
-        store.load_dictionary(dictionary)
+        dictionary, report.renormalized = store.use_dictionary(dictionary_entries or [])
         run_id = store.start_run([str(p) for p in paths])
         if on_start:
             on_start(len(files))

@@ -89,6 +89,10 @@ class Reporter:
             f"added {report.items_added} items and {report.unit_mentions_added} unit mentions; "
             f"{report.warnings} warnings in the database (see the document_warnings table)"
         )
+        if report.renormalized:
+            r = report.renormalized
+            self.out.print(f"the unit dictionary changed: {r['mentions_after']} stored unit mentions resolved again "
+                           f"({r['unresolved']} unresolved)")
         if report.unresolved:
             names = ", ".join(f"{name} ({n})" for name, n in report.unresolved)
             self.out.print(f"unresolved unit names: {names}; review with: notices units --unresolved --db {report.db}")

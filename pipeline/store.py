@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from extractors.dictionary import UnitDictionary
+from extractors.dictionary import UnitDictionary, UnitEntry
 from extractors.normalize import resolve_mentions, units_built_by_rules
 from pipeline.errors import StoreError
 from extractors.tokens import item_words, query_terms, search_words
@@ -179,6 +179,17 @@ TABLES: dict[str, list[Column]] = {
         _c("content_hash", "VARCHAR NOT NULL", "内容哈希 / SHA-256 of the file's bytes"),
         _c("run_id", "INTEGER", "导入批次 / ingest run that found it"),
         _c("seen_at", "TIMESTAMP", "时间 / when"),
+    ],
+    "custom_units": [
+        _c("position", "INTEGER NOT NULL", "序号 / order given (a later entry for the same name replaces an earlier one)"),
+        _c("canonical_name", "VARCHAR NOT NULL", "规范名称 / canonical unit name"),
+        _c("level", "VARCHAR", "层级 / central, provincial, municipal, district, township"),
+        _c("kind", "VARCHAR", "类别 / party, government, people_organization, public_institution, …"),
+        _c("jurisdiction", "VARCHAR", "所属区域 / empty for central units"),
+        _c("aliases", "VARCHAR[]", "简称 / short or informal names"),
+        _c("note", "VARCHAR", "备注 / note"),
+        _c("origin", "VARCHAR", "来源文件 / the --dictionary file it came from"),
+        _c("added_at", "TIMESTAMP", "时间 / when it was added"),
     ],
     "ingest_runs": [
         _c("run_id", "INTEGER", "批次 / run number"),
@@ -467,6 +478,57 @@ class Store:
     def load_dictionary(self, dictionary: UnitDictionary) -> None:
         """Replace the units and unit_aliases tables with `dictionary`."""
         self._transaction(lambda: _load_dictionary(self.con, dictionary))
+
+    def custom_units(self) -> list[UnitEntry]:
+        """The analyst's dictionary entries kept in this database (custom_units), in the order given."""
+        rows = self.con.execute(
+            "SELECT canonical_name, level, kind, jurisdiction, aliases, note FROM custom_units ORDER BY position"
+        ).fetchall()
+        return [UnitEntry(name, level, kind, where, tuple(aliases or ()), note or "")
+                for name, level, kind, where, aliases, note in rows]
+
+    def use_dictionary(
+        self, added: list[tuple[UnitEntry, str]] = (), *, reset: bool = False
+    ) -> tuple[UnitDictionary, dict[str, int] | None]:
+        """The dictionary of this database: the shipped one, the entries kept in custom_units, and
+        `added` (entry, file) pairs, which are kept from now on (an entry for a name already
+        kept replaces it). The units tables follow it; when it differs from the dictionary the
+        stored mentions were resolved with (new entries, or a newer shipped dictionary), every
+        stored mention is resolved again, so no mention points at a unit missing from `units`.
+        `reset` forgets the kept entries first. Returns the dictionary and the renormalize
+        counts (None when nothing was re-resolved)."""
+        from pipeline.dictionary import with_entries
+
+        def merge() -> None:
+            if reset:
+                self.con.execute("DELETE FROM custom_units")
+            if not added:
+                return
+            names = [entry.canonical_name for entry, _ in added]
+            self.con.execute("DELETE FROM custom_units WHERE canonical_name IN (SELECT unnest(?::VARCHAR[]))", [names])
+            start = self.con.execute("SELECT coalesce(max(position), 0) FROM custom_units").fetchall()[0][0]
+            latest = {entry.canonical_name: (entry, origin) for entry, origin in added}  # later lines win
+            _insert(self.con, "custom_units", [
+                {"position": start + i, "canonical_name": e.canonical_name, "level": e.level, "kind": e.kind,
+                 "jurisdiction": e.jurisdiction, "aliases": list(e.aliases), "note": e.note, "origin": origin,
+                 "added_at": _now()}
+                for i, (e, origin) in enumerate(latest.values(), start=1)
+            ])
+
+        self._transaction(merge)
+        dictionary = with_entries(self.custom_units())
+        fingerprint = _fingerprint(dictionary)
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'dictionary_fingerprint'").fetchone()
+        has_mentions = self.con.execute("SELECT count(*) FROM unit_mentions").fetchone()[0] > 0
+        counts = None
+        if row is not None and row[0] == fingerprint:
+            return dictionary, None
+        if has_mentions:
+            counts = self.renormalize(dictionary)
+        else:
+            self.load_dictionary(dictionary)
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES ('dictionary_fingerprint', ?)", [fingerprint])
+        return dictionary, counts
 
     def renormalize(self, dictionary: UnitDictionary) -> dict[str, int]:
         """Resolve every stored unit mention again with `dictionary`, without the source files.
@@ -856,6 +918,7 @@ def _migrate_4_to_5(con: duckdb.DuckDBPyConnection) -> None:
     exists there; the others are kept as they were (a file found again at its absolute path with
     the same content is then taken as moved, not parsed again)."""
     _create_table(con, "duplicate_files")
+    _create_table(con, "custom_units")
     _add_columns(con, [("ingest_runs", "files_duplicate"), ("ingest_runs", "files_moved"),
                        ("ingest_runs", "files_removed")])
     for table, column in [("documents", "source_path"), ("documents", "is_current")]:
@@ -935,6 +998,12 @@ def _load_dictionary(con: duckdb.DuckDBPyConnection, dictionary: UnitDictionary)
             for a in e.aliases
         ],
     )
+
+
+def _fingerprint(dictionary: UnitDictionary) -> str:
+    """A digest of every entry: equal when the stored mentions need no new resolution."""
+    text = repr(sorted((repr(e) for e in dictionary.entries.values())))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _sql_string(text: str) -> str:
