@@ -125,6 +125,7 @@ def _old_db(version: int, seeds_dir, tmp_path, monkeypatch):
             con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         if version < 5:
             con.execute("DROP TABLE duplicate_files")
+            con.execute("DROP TABLE custom_units")
     return db
 
 
