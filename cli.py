@@ -81,7 +81,9 @@ def ingest(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per file.")] = False,
     dictionary: DictionaryOption = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", "-w", help="Processes that parse files (default: the number of cores).")
+        int | None,
+        typer.Option("--workers", "-w", min=1, metavar="N",
+                     help="Processes that parse files (default and most: the number of cores)."),
     ] = None,
     glob: Annotated[str | None, typer.Option("--glob", help="Only files matching this pattern, e.g. '*.pdf'.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat any parse warning as a failure of that file.")] = False,
@@ -237,7 +239,7 @@ def units(
     db: DbOption = Path("data/notices.duckdb"),
     unresolved: Annotated[bool, typer.Option("--unresolved", help="List unit names no dictionary entry resolves.")] = False,
     dictionary: DictionaryOption = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many names.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="Show at most this many names.")] = 50,
 ) -> None:
     """List responsible units: the most mentioned, or with --unresolved the names to review.
 
@@ -318,7 +320,7 @@ def renormalize(
 def search(
     query: Annotated[str, typer.Argument(help="Words to look for, e.g. '科普 老年人'.")],
     db: DbOption = Path("data/notices.duckdb"),
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many items to show.")] = 10,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, metavar="N", help="How many items to show.")] = 10,
 ) -> None:
     """Full-text search over task items, best first (BM25 over jieba words).
 

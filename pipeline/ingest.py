@@ -11,6 +11,7 @@ is in flight, and results are written as they come.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fnmatch
 import gc
@@ -345,6 +346,7 @@ class IngestReport:
     unresolved: list[tuple[str, int]] = field(default_factory=list)  # top unresolved unit names
     seconds: float = 0.0
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)  # what was adjusted (shown with the summary)
     renormalized: dict[str, int] | None = None  # stored mentions resolved again: the dictionary changed
 
     @property
@@ -371,6 +373,7 @@ class IngestReport:
             "files_per_second": round(self.files_per_second, 2),
             "interrupted": self.interrupted,
             "renormalized": self.renormalized,
+            "notes": self.notes,
             "exit_code": self.exit_code,
         }
 
@@ -420,9 +423,14 @@ def ingest(
     """
     started = time.perf_counter()
     limits = limits or WorkerLimits()
-    workers = max(1, workers or default_workers())
+    cores = default_workers()
+    asked = workers
+    workers = min(max(1, workers or cores), cores)
     files, others = discover(paths, glob)
     report = IngestReport(db=str(db), workers=workers)
+    if asked and asked > cores:
+        # Parsing is CPU-bound: more workers than cores only add memory and switching.
+        report.notes.append(f"--workers {asked} is more than the {cores} cores this process may use; using {cores}")
 
     def done(outcome: FileOutcome) -> None:
         report.counts["new" if outcome.status == "rewritten" else outcome.status] += 1
@@ -434,7 +442,7 @@ def ingest(
         if on_file:
             on_file(outcome)
 
-    from pipeline.store import Store  # workers never need DuckDB: imported here only
+    from pipeline.store import Store, as_store_error  # workers never need DuckDB: imported here only
 
     with Store.open(db, threads=1, memory_limit_mb=WRITER_MEMORY_MB) as store:
         dictionary, report.renormalized = store.use_dictionary(dictionary_entries or [])
@@ -456,22 +464,38 @@ def ingest(
                     done(FileOutcome(gone, "removed", message="file gone: retired"))
         except KeyboardInterrupt:
             report.interrupted = True
-            writer.flush()  # what is parsed is complete: keep it
+            _close_run(store, writer, run_id, report)  # what is parsed is complete: keep it
             raise
+        except Exception as exc:
+            if as_store_error(exc, store.path) is None:
+                with contextlib.suppress(Exception):
+                    _close_run(store, writer, run_id, report)
+                raise
+            # The disk is full or the file damaged: close the run row if the disk lets us; the
+            # error raised (one line, see Store.__exit__) says what to do.
+            with contextlib.suppress(Exception):
+                store.finish_run(run_id, report.counts)
+            raise
+        else:
+            _close_run(store, writer, run_id, report)
         finally:
-            writer.flush()
-            store.finish_run(run_id, report.counts)
-            report.warnings = store.con.execute(
-                "SELECT count(*) FROM document_warnings w JOIN documents d USING (document_id) WHERE d.is_current"
-            ).fetchone()[0]
-            report.unresolved = store.con.execute(
-                "SELECT m.raw_text, count(*) AS n FROM unit_mentions m JOIN documents d USING (document_id) "
-                "WHERE d.is_current AND d.run_id = ? AND m.resolution = 'unresolved' "
-                "GROUP BY m.raw_text ORDER BY n DESC, m.raw_text LIMIT 10",
-                [run_id],
-            ).fetchall()
             report.seconds = time.perf_counter() - started
     return report
+
+
+def _close_run(store: Store, writer: _Writer, run_id: int, report: IngestReport) -> None:
+    """Write what is parsed, close the run row and fill the report's figures from the database."""
+    writer.flush()
+    store.finish_run(run_id, report.counts)
+    report.warnings = store.con.execute(
+        "SELECT count(*) FROM document_warnings w JOIN documents d USING (document_id) WHERE d.is_current"
+    ).fetchone()[0]
+    report.unresolved = store.con.execute(
+        "SELECT m.raw_text, count(*) AS n FROM unit_mentions m JOIN documents d USING (document_id) "
+        "WHERE d.is_current AND d.run_id = ? AND m.resolution = 'unresolved' "
+        "GROUP BY m.raw_text ORDER BY n DESC, m.raw_text LIMIT 10",
+        [run_id],
+    ).fetchall()
 
 
 class _Writer:
@@ -522,7 +546,11 @@ class _Writer:
             return
         try:
             statuses = self.store.write_documents([(p.doc, p.words) for p in batch], self.run_id)
-        except Exception:
+        except Exception as exc:
+            from pipeline.store import as_store_error
+
+            if as_store_error(exc, self.store.path) is not None:
+                raise  # the disk or the database file, not a document: the batch cannot go on
             # Find the document that cannot be stored; keep the others.
             statuses = [self._write_alone(parsed) for parsed in batch]
         for parsed, status in zip(batch, statuses):
@@ -536,6 +564,10 @@ class _Writer:
         try:
             return self.store.write_document(parsed.doc, self.run_id, parsed.words)
         except Exception as exc:
+            from pipeline.store import as_store_error
+
+            if as_store_error(exc, self.store.path) is not None:
+                raise
             message = f"cannot store: {type(exc).__name__}: {exc}"
             self.store.record_error(self.run_id, parsed.path, "store", type(exc).__name__, message)
             self.done(FileOutcome(parsed.path, "failed", message=message))

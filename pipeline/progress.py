@@ -89,6 +89,8 @@ class Reporter:
             f"added {report.items_added} items and {report.unit_mentions_added} unit mentions; "
             f"{report.warnings} warnings in the database (see the document_warnings table)"
         )
+        for note in report.notes:
+            self.out.print(f"note: {note}")
         if report.renormalized:
             r = report.renormalized
             self.out.print(f"the unit dictionary changed: {r['mentions_after']} stored unit mentions resolved again "

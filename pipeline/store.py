@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import os
 import operator
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
@@ -283,30 +284,32 @@ VIEWS = {
 # Query words are matched to indexed words equal to them or (for words of two
 # or more characters) contained in them, so `应急科普` finds 应急 and 科普.
 MACROS = {
+    # No WITH: DuckDB before 2.0 cannot read a table macro with CTEs that 2.0 wrote (files stay
+    # readable from DuckDB 1.0, see STORAGE_COMPATIBILITY).
     "search_items": """(query, k1 := 1.2, b := 0.75) AS TABLE
-        WITH terms AS (
-            SELECT DISTINCT lower(term) AS term
-            FROM (SELECT unnest(string_split_regex(trim(query), '\\s+')) AS term) WHERE term <> ''
-        ),
-        current_tokens AS (
-            SELECT t.* FROM item_tokens t JOIN documents d USING (document_id) WHERE d.is_current
-        ),
-        lengths AS (
-            SELECT document_id, item_key, sum(tf) AS len FROM current_tokens GROUP BY ALL
-        ),
-        corpus AS (SELECT count(*) AS n, avg(len) AS avg_len FROM lengths),
-        matched AS (
-            SELECT DISTINCT v.token FROM (SELECT DISTINCT token FROM current_tokens) v, terms
-            WHERE v.token = terms.term OR (length(v.token) >= 2 AND contains(terms.term, v.token))
-        ),
-        df AS (
-            SELECT token, count(*) AS df FROM current_tokens WHERE token IN (SELECT token FROM matched) GROUP BY token
-        )
         SELECT c.document_id, c.item_key,
                sum(ln(1 + (corpus.n - df.df + 0.5) / (df.df + 0.5))
                    * c.tf * (k1 + 1) / (c.tf + k1 * (1 - b + b * l.len / corpus.avg_len))) AS score,
                list(c.token ORDER BY c.token) AS matched_words
-        FROM current_tokens c JOIN df USING (token) JOIN lengths l USING (document_id, item_key), corpus
+        FROM (SELECT t.* FROM item_tokens t JOIN documents d USING (document_id) WHERE d.is_current) c
+        JOIN (
+            SELECT t.token, count(*) AS df
+            FROM item_tokens t JOIN documents d USING (document_id)
+            WHERE d.is_current AND t.token IN (
+                SELECT DISTINCT v.token
+                FROM (SELECT DISTINCT token FROM item_tokens) v,
+                     (SELECT DISTINCT lower(term) AS term
+                      FROM (SELECT unnest(string_split_regex(trim(query), '\\s+')) AS term) WHERE term <> '') terms
+                WHERE v.token = terms.term OR (length(v.token) >= 2 AND contains(terms.term, v.token)))
+            GROUP BY t.token
+        ) df USING (token)
+        JOIN (
+            SELECT t.document_id, t.item_key, sum(t.tf) AS len
+            FROM item_tokens t JOIN documents d USING (document_id) WHERE d.is_current GROUP BY ALL
+        ) l USING (document_id, item_key),
+        (SELECT count(*) AS n, avg(len) AS avg_len FROM (
+            SELECT t.document_id, t.item_key, sum(t.tf) AS len
+            FROM item_tokens t JOIN documents d USING (document_id) WHERE d.is_current GROUP BY ALL)) corpus
         GROUP BY c.document_id, c.item_key
         ORDER BY score DESC, c.document_id, c.item_key""",
 }
@@ -314,6 +317,10 @@ MACROS = {
 # Version of the database layout (not of the JSON documents). Bump it with a
 # migration in _MIGRATIONS when a table, view or macro changes.
 STORE_VERSION = 5
+# New database files are written in the storage format DuckDB 1.0 reads, so researchers on any
+# DuckDB since 1.0 (CLI, DBeaver, R, Python) can open them; DuckDB 2.0's own format would need 2.0.
+# (It applies when a file is created; an existing file keeps its format.)
+STORAGE_COMPATIBILITY = "v1.0.0"
 
 
 def document_id(source_path: str, content_hash: str) -> str:
@@ -344,12 +351,15 @@ class Store:
         if not parent.exists():
             raise StoreError(f"the folder {parent} does not exist; create it or choose another --db path", path=path)
         try:
-            con = duckdb.connect(path)
+            con = duckdb.connect(path, config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
+                # DuckDB names the holder ("… is held in /usr/bin/python3 (PID 6457)"): keep it.
+                holder = re.search(r"held in (.+?) \(PID (\d+)\)", str(exc))
+                who = f" ({holder.group(1)}, PID {holder.group(2)})" if holder else ""
                 raise StoreError(
-                    "the database is open in another process (DuckDB CLI, DBeaver, another ingest); "
-                    "close it there and run the command again",
+                    f"the database is open in another process{who}: a DuckDB CLI, DBeaver, notebook or another "
+                    "ingest; close it there and run the command again",
                     path=path,
                 ) from exc
             raise StoreError(f"cannot open the database: {exc}", path=path) from exc
@@ -361,9 +371,16 @@ class Store:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         store = cls(con, path)
-        if memory_limit_mb:
-            store._set_memory_limit(memory_limit_mb)
-        store._ensure_schema()
+        try:
+            if memory_limit_mb:
+                store._set_memory_limit(memory_limit_mb)
+            store._ensure_schema()
+        except duckdb.Error as exc:
+            con.close()
+            readable = as_store_error(exc, path)
+            if readable is not None:
+                raise readable from exc
+            raise
         return store
 
     def close(self) -> None:
@@ -386,8 +403,12 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         self.close()
+        # A full disk or a damaged block surfaces as whatever statement met it: say what it is.
+        readable = as_store_error(exc, self.path) if exc is not None else None
+        if readable is not None:
+            raise readable from exc
 
     def _ensure_schema(self) -> None:
         con = self.con
@@ -423,7 +444,7 @@ class Store:
                 con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                _rollback(con)
                 raise
 
     # -- reading -----------------------------------------------------------------
@@ -580,7 +601,7 @@ class Store:
             _add_rule_units(con, resolved)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         unresolved = sum(1 for r in rows if r["resolution"] == "unresolved")
         return {"mentions_before": before, "mentions_after": len(rows), "unresolved": unresolved}
@@ -626,7 +647,20 @@ class Store:
         written = []
         for table in ["meta", *TABLES]:
             target = out / f"{table}.{fmt}"
-            self.con.execute(f"COPY {table} TO {_sql_string(str(target))} ({options[fmt]})")
+            # Written beside, then renamed: a full disk never leaves a cut file that looks whole.
+            partial = out / f".{table}.{fmt}.partial"
+            try:
+                self.con.execute(f"COPY {table} TO {_sql_string(str(partial))} ({options[fmt]})")
+                os.replace(partial, target)
+            except (duckdb.Error, OSError) as exc:
+                partial.unlink(missing_ok=True)
+                if _is_damage(exc):
+                    raise as_store_error(exc, self.path) from exc
+                reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc).split("\n")[0]
+                raise StoreError(
+                    f"cannot write {target} ({reason}); free space on that disk or export to another folder "
+                    f"({len(written)} of {len(TABLES) + 1} tables were written)",
+                ) from exc
             written.append(target)
         return written
 
@@ -726,7 +760,7 @@ class Store:
             self.con.execute("COMMIT")
             return result
         except BaseException:
-            self.con.execute("ROLLBACK")
+            _rollback(self.con)
             self._current = self._by_content = self._duplicates = None  # the caches may hold the undone changes
             raise
 
@@ -830,7 +864,7 @@ class Store:
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             self._current = self._by_content = self._duplicates = None  # the caches may hold the undone changes
             raise
         statuses = []
@@ -919,6 +953,7 @@ def _migrate_4_to_5(con: duckdb.DuckDBPyConnection) -> None:
     the same content is then taken as moved, not parsed again)."""
     _create_table(con, "duplicate_files")
     _create_table(con, "custom_units")
+    _create_views(con)  # search_items without CTEs
     _add_columns(con, [("ingest_runs", "files_duplicate"), ("ingest_runs", "files_moved"),
                        ("ingest_runs", "files_removed")])
     for table, column in [("documents", "source_path"), ("documents", "is_current")]:
@@ -998,6 +1033,47 @@ def _load_dictionary(con: duckdb.DuckDBPyConnection, dictionary: UnitDictionary)
             for a in e.aliases
         ],
     )
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the open transaction; a failed COMMIT has undone it already (keep the error that says why)."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass
+
+
+# What DuckDB says when the disk refuses a write, and when the file's blocks are damaged.
+_DISK_FULL = ("No space left on device", "File too large", "Disk quota exceeded", "Could not write file",
+              "could not write", "Could not truncate", "Could not fsync")
+_DAMAGED = ("Corrupt database file", "checksum", "Corrupted", "corrupted", "Failed to read block",
+            "Could not read enough bytes", "Invalid bitpacking", "database file is invalid", "is not a valid DuckDB")
+
+
+def _is_damage(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.Error) and any(marker in str(exc) for marker in _DAMAGED)
+
+
+def as_store_error(exc: BaseException, path: str) -> StoreError | None:
+    """The StoreError a person can act on for a DuckDB error caused by the disk or a damaged
+    file (not by one document); None for other errors."""
+    if not isinstance(exc, duckdb.Error):
+        return None
+    text = str(exc)
+    reason = text.split("\n")[0]
+    if any(marker in text for marker in _DISK_FULL):
+        return StoreError(
+            f"cannot write the database ({reason}); free space on the disk that holds it (or choose another "
+            "--db) and run the same command again: every document stored before is kept",
+            path=path,
+        )
+    if _is_damage(exc):
+        return StoreError(
+            f"the database file is damaged ({reason}); restore it from a backup, or ingest the folders again "
+            "into a new --db file (DuckDB cannot repair it)",
+            path=path,
+        )
+    return None
 
 
 def _fingerprint(dictionary: UnitDictionary) -> str:

@@ -139,8 +139,11 @@ def test_locked_database_is_one_line_error(tmp_path, seeds_dir):
         assert holder.stdout.readline().strip() == "ok"
         result = run("ingest", str(seeds_dir), "--db", str(db))
         assert result.exit_code == 2
-        assert "open in another process" in result.stderr
+        assert "open in another process" in result.stderr and f"PID {holder.pid}" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+        # Commands that read say the same.
+        result = run("units", "--db", str(db))
+        assert result.exit_code == 2 and f"PID {holder.pid}" in result.stderr
     finally:
         holder.kill()
         holder.wait()
