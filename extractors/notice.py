@@ -82,7 +82,8 @@ _PERSON_SIGNATURE_RE = regex.compile(
 # 中华人民共和国国务院令 / 第707号 at the head of an order.
 _ORDER_BANNER_RE = regex.compile(r"^(?P<organ>\p{Han}{2,30}?)令$")
 # Joint issuers stand side by side on a line, separated by wide spaces.
-_SIGNATURE_GAP_RE = regex.compile(r"\s{2,}|\u3000+")
+# Joint issuers side by side: wide spaces, or the cells of a table row (a tab).
+_SIGNATURE_GAP_RE = regex.compile(r"\s{2,}|\u3000+|\t")
 _ORDER_SERIAL_RE = regex.compile(r"^第\d{1,5}号$")
 _ANNOTATIONS = [regex.compile(p) for p in _RULES["annotation_patterns"]]
 
@@ -495,6 +496,9 @@ def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
             or compact(text).endswith(("。", "，", "；", "：", ":", ",", ";"))
             or _is_numbered(text)
             or ATTACHMENT_NOTE_RE.match(text)
+            # A table row is signed only when each of its cells is an organ (joint issuers in a
+            # borderless table); a task row or 联系人 | 市发展改革委… ends the signature.
+            or ("\t" in text and not all(_is_organ_line(cell) for cell in text.split("\t") if cell.strip()))
         ):
             break
         collected.append(i)

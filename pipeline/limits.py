@@ -18,7 +18,7 @@ MAX_PDF_PAGES = 3000
 MAX_PAGE_BYTES = 16 * 1024 * 1024  # a web page
 DOCX_MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx archive, inflated
 DOCX_MAX_RATIO = 100  # inflated / packed, beyond 10 MB inflated
-DOCX_MAX_BLOCKS = 200_000  # paragraphs and tables of a .docx body
+DOCX_MAX_BLOCKS = 200_000  # paragraphs and tables of a .docx body, those inside tables included
 TABLE_MAX_COLUMNS = 64  # Word's own maximum is 63; a span beyond it is damage
 
 

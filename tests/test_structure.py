@@ -156,3 +156,40 @@ def test_joint_signature_gives_several_issuers():
     assert doc.issuers == ["唐山市全民科学素质工作领导小组", "唐山市科学技术协会"]
     assert doc.issuer_banner == "唐山市全民科学素质工作领导小组"
     assert len(doc.items) == 22
+
+
+def _parse_text(text):
+    from extractors import extract_document
+    from schemas import SourceText
+
+    return extract_document(SourceText(text=text, format="txt"), source_path="x.txt", content_hash="x")
+
+
+_TABLE_NOTICE_HEAD = (
+    "北京市人民政府办公厅关于印发优化营商环境重点任务分工的通知\n京政办发〔2024〕3号\n"
+    "各区人民政府，市政府各委、办、局：\n现将重点任务分工印发给你们，请认真贯彻落实。\n"
+)
+_TASK_ROWS = (
+    "序号\t重点任务\t牵头单位\t配合单位\t完成时限\n"
+    "1\t推进政务服务“一网通办”\t市政务服务局\t市经济和信息化局、市财政局\t2024年6月底\n"
+    "2\t优化企业开办流程\t市市场监管局\t市税务局\t2024年9月底\n"
+)
+
+
+def test_a_task_table_right_above_the_signature_keeps_its_rows():
+    # Short rows without a full stop read like signature lines; a table row is not one.
+    doc = _parse_text(_TABLE_NOTICE_HEAD + _TASK_ROWS + "北京市人民政府办公厅\n2024年3月1日\n")
+    assert doc.issuers == ["北京市人民政府办公厅"]
+    assert [(i.key, i.text) for i in doc.items] == [("正文/1", "推进政务服务“一网通办”"), ("正文/2", "优化企业开办流程")]
+    assert [m.raw_text for m in doc.items[0].responsible_units] == ["市政务服务局", "市经济和信息化局", "市财政局"]
+
+
+def test_a_contact_row_above_the_date_is_no_signature():
+    text = "关于开展营商环境评价工作的通知\n各区人民政府：\n一、请各区于3月底前报送材料。\n联系人\t市发展改革委营商环境处\n2024年3月1日\n"
+    doc = _parse_text(text)
+    assert doc.issuers == [] and doc.jurisdiction != "联系人市"
+
+
+def test_joint_issuers_in_the_cells_of_a_table_row():
+    doc = _parse_text(_TABLE_NOTICE_HEAD + "北京市发展和改革委员会\t北京市财政局\n2024年3月1日\n")
+    assert doc.issuers == ["北京市发展和改革委员会", "北京市财政局"]

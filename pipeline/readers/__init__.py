@@ -33,8 +33,12 @@ def reader_for(path: Path, head: bytes) -> ModuleType:
 
 
 def read_bytes(path: Path, data: bytes) -> SourceText:
-    """Read a file's content (already loaded) with the reader its content calls for."""
-    return reader_for(path, data[:4096]).read(data)
+    """Read a file's content (already loaded) with the reader its content calls for; errors name the file."""
+    try:
+        return reader_for(path, data[:4096]).read(data)
+    except ReadError as exc:
+        exc.path = exc.path or str(path)
+        raise
 
 
 def read_file(path: str | Path) -> SourceText:

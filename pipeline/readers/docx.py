@@ -6,13 +6,26 @@ paragraph or its style) is not in `paragraph.text`, so it is computed from
 numbering.xml and put in front of the text: an item Word numbered reads
 exactly like one typed by hand. Table rows become tab-separated lines, the
 form the text path reads; a merged cell is read once.
+
+Many notices lay the whole page out in a table of one cell (or a few), with
+the real task table inside it. A row whose one filled cell holds blocks
+(several paragraphs, or a table of its own) is layout, not data: its
+blocks are read in order as if they were in the body, so an inner task table
+gives the same rows as one at the top level. Rows of a data table (two or
+more rows with two or more filled cells) stay rows, whatever their cells
+hold; a small table inside such a cell is flattened into the cell's text.
+The body is walked with an explicit stack, not recursion, and content
+controls (`w:sdt`) are read like the blocks they wrap.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
+
+from lxml import etree
 
 from pipeline.errors import ReadError
 from pipeline.limits import DOCX_MAX_BLOCKS, DOCX_MAX_RATIO, DOCX_MAX_UNCOMPRESSED, TABLE_MAX_COLUMNS
@@ -49,20 +62,16 @@ def read(data: bytes) -> SourceText:
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ReadError(f"not a readable Word document ({exc}); open and re-save it in Word or LibreOffice") from exc
     except Exception as exc:  # lxml syntax errors and the like: the XML inside is damaged
+        too_deep = _EXCESSIVE_DEPTH_RE.search(str(exc))
+        if too_deep:
+            raise ReadError(
+                f"the Word document's XML nests deeper than {too_deep.group(1) or 256} elements "
+                "(the XML parser's limit, lxml/libxml2; tables inside tables inside tables …), "
+                "far beyond a notice; is it the right file?"
+            ) from exc
         raise ReadError(f"damaged Word document ({type(exc).__name__}: {exc}); re-save it or get a fresh copy") from exc
     numbering = _Numbering(document)
-    lines: list[str] = []
-    for count, block in enumerate(document.iter_inner_content(), start=1):
-        if count > DOCX_MAX_BLOCKS:
-            raise ReadError(
-                f"more than {DOCX_MAX_BLOCKS:,} paragraphs and tables, far beyond a notice; is it the right file?"
-            )
-        if hasattr(block, "rows"):
-            lines.extend(_table_lines(block))
-        else:
-            text = block.text
-            label = numbering.label(block)
-            lines.append(label + text if label else text)
+    lines = _body_lines(document, numbering)
     text = "\n".join(lines).replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise ReadError("the Word document has no text (images only?); nothing to ingest")
@@ -94,33 +103,153 @@ def _check_archive(data: bytes) -> None:
             )
 
 
-# --- tables -------------------------------------------------------------------
+# --- body and tables ---------------------------------------------------------------
+
+_P, _TBL, _TR, _TC, _T = (f"{_W}{name}" for name in ("p", "tbl", "tr", "tc", "t"))
+_SDT, _SDT_CONTENT, _CUSTOM_XML = f"{_W}sdt", f"{_W}sdtContent", f"{_W}customXml"
+# libxml2 refuses XML nested deeper than 256 elements (without XML_PARSE_HUGE, which python-docx does
+# not set), about 80 tables inside one another; what it says then.
+_EXCESSIVE_DEPTH_RE = re.compile(r"Excessive depth in document(?::\s*(\d+))?")
 
 
-def _table_lines(table) -> list[str]:
-    """Rows as tab-separated lines; merged cells once, their other slots empty."""
-    lines = []
-    for tr in table._tbl.tr_lst:
-        cells: list[str] = []
-        for tc in tr.tc_lst:
-            # A span beyond Word's 63 columns is damage (gridSpan="2000000000" would fill memory).
-            span = min(tc.grid_span or 1, TABLE_MAX_COLUMNS)
-            if tc.vMerge == "continue":
-                text = ""  # the cell above holds the text
-            else:
-                text = "".join(_cell_text(tc).split("\n"))
-            cells.append(text.replace("\t", " "))
-            cells.extend([""] * (span - 1))
-        if any(c.strip() for c in cells):
-            lines.append("\t".join(cells))
+class _Budget:
+    """Paragraphs and tables read so far, nested ones included; refuses a body beyond DOCX_MAX_BLOCKS."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, blocks: int = DOCX_MAX_BLOCKS) -> None:
+        self.left = blocks
+
+    def take(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise ReadError(
+                f"more than {DOCX_MAX_BLOCKS:,} paragraphs and tables, far beyond a notice; is it the right file?"
+            )
+
+
+def _body_lines(document, numbering: _Numbering) -> list[str]:
+    """The body's blocks as lines, in document order, layout tables opened (an explicit stack, no recursion)."""
+    from docx.text.paragraph import Paragraph
+
+    parent = document._body  # what a body paragraph's proxy hangs on (its style is looked up through it)
+    budget = _Budget()
+    lines: list[str] = []
+    # Each entry yields elements to read (w:p, w:tbl, w:sdt …) or lines already made (a data row).
+    stack: list = [iter(document.element.body)]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+        elif isinstance(item, str):
+            lines.append(item)
+        elif item.tag == _P:
+            budget.take()
+            paragraph = Paragraph(item, parent)
+            text = paragraph.text
+            label = numbering.label(paragraph)
+            lines.append(label + text if label else text)
+        elif item.tag == _TBL:
+            budget.take()
+            stack.append(_table_items(item, budget))
+        elif item.tag == _SDT:  # a content control: its blocks are in w:sdtContent
+            content = item.find(_SDT_CONTENT)
+            if content is not None:
+                stack.append(iter(content))
+        elif item.tag == _CUSTOM_XML:
+            stack.append(iter(item))
     return lines
 
 
-def _cell_text(tc) -> str:
-    parts = []
-    for p in tc.iter(f"{_W}p"):
-        parts.append("".join(t.text or "" for t in p.iter(f"{_W}t")))
-    return "\n".join(parts).strip()
+def _table_items(tbl, budget: _Budget):
+    """A table's data rows as tab-separated lines; the blocks of its layout rows, to be read like the body's."""
+    rows = [(tr, [_filled(tc) for tc in tr.tc_lst]) for tr in tbl.tr_lst]
+    data_table = sum(1 for _, filled in rows if sum(1 for f in filled if f) >= 2) >= 2
+    for tr, filled in rows:
+        holders = [(tc, f) for tc, f in zip(tr.tc_lst, filled) if f]
+        if not data_table and len(holders) == 1 and holders[0][1] == _BLOCKS:
+            yield from holders[0][0]  # its paragraphs and tables, in order (tcPr is passed over)
+        else:
+            line = _row_line(tr, budget)
+            if line:
+                yield line
+
+
+_EMPTY, _TEXT, _BLOCKS = 0, 1, 2
+
+
+def _filled(tc) -> int:
+    """_BLOCKS if a cell holds a table or several paragraphs of text, _TEXT if one, _EMPTY if none."""
+    paragraphs = 0
+    for child in tc:
+        if child.tag == _TBL:
+            return _BLOCKS
+        if child.tag == _P:
+            paragraphs += _has_text(child)
+        elif child.tag in (_SDT, _CUSTOM_XML):
+            if child.find(f".//{_TBL}") is not None:
+                return _BLOCKS
+            paragraphs += _has_text(child)
+        if paragraphs >= 2:
+            return _BLOCKS
+    return _TEXT if paragraphs else _EMPTY
+
+
+def _has_text(element) -> bool:
+    return any((t.text or "").strip() for t in element.iter(_T))
+
+
+def _row_line(tr, budget: _Budget) -> str:
+    """A row as one tab-separated line ('' if blank); merged cells once, their other slots empty."""
+    cells: list[str] = []
+    for tc in tr.tc_lst:
+        # A span beyond Word's 63 columns is damage (gridSpan="2000000000" would fill memory).
+        span = min(tc.grid_span or 1, TABLE_MAX_COLUMNS)
+        if tc.vMerge == "continue":
+            text = ""  # the cell above holds the text
+        else:
+            text = _cell_text(tc, budget)
+        cells.append(text.replace("\t", " ").replace("\n", ""))
+        cells.extend([""] * (span - 1))
+    return "\t".join(cells) if any(c.strip() for c in cells) else ""
+
+
+def _cell_text(tc, budget: _Budget) -> str:
+    """A data cell's text on one line: its paragraphs run together, as Word wraps them; a table
+    inside it gives its cells separated by a space and its rows by `；`. Walked without recursion."""
+    if tc.find(f".//{_TBL}") is None:  # the common cell: its paragraphs only
+        parts = []
+        for p in tc.iter(_P):
+            budget.take()
+            parts.extend(t.text or "" for t in p.iter(_T))
+        return "".join(parts).strip()
+    buffers: list[list[str]] = [[]]  # the cell's text, then that of each open inner cell
+    tables: list[list[list[str]]] = []  # the open inner tables: rows of cell texts
+    for event, element in etree.iterwalk(tc, events=("start", "end")):
+        tag = element.tag
+        if event == "start":
+            if tag == _T:
+                buffers[-1].append(element.text or "")
+            elif tag == _P:
+                budget.take()
+            elif tag == _TBL:
+                budget.take()
+                tables.append([])
+            elif tag == _TR and tables:
+                tables[-1].append([])
+            elif tag == _TC and tables and element is not tc:
+                buffers.append([])
+        elif tag == _TC and tables and element is not tc:
+            text = "".join(buffers.pop()).strip()
+            if not tables[-1]:
+                tables[-1].append([])
+            tables[-1][-1].append(text)
+        elif tag == _TBL:
+            rows = [" ".join(c for c in row if c) for row in tables.pop()]
+            text = "；".join(r for r in rows if r)
+            if text:
+                buffers[-1].append(f" {text} " if buffers[-1] else f"{text} ")
+    return "".join(buffers[0]).strip()
 
 
 # --- automatic numbering --------------------------------------------------------
