@@ -34,6 +34,27 @@ def seed_text(prefix: str) -> str:
     return seed_path(prefix).read_text(encoding="utf-8")
 
 
+def docx_with_body(document_xml: str) -> bytes:
+    """A DOCX file (python-docx's blank one) whose word/document.xml is `document_xml`: for files
+    python-docx would not write (hostile spans, millions of paragraphs, deep nesting)."""
+    import io
+    import zipfile
+
+    import docx
+
+    buffer = io.BytesIO()
+    docx.Document().save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "word/document.xml":
+                data = document_xml.encode()
+            target.writestr(info, data)
+    return out.getvalue()
+
+
 @pytest.fixture
 def shared() -> Path:
     if not SHARED.is_dir():

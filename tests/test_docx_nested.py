@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import docx
@@ -19,6 +18,7 @@ from pipeline.errors import ReadError
 from pipeline.ingest import parse_bytes
 from pipeline.limits import DOCX_MAX_BLOCKS
 from pipeline.readers import read_bytes
+from tests.conftest import docx_with_body
 
 HEAD = [
     "北京市人民政府办公厅文件",
@@ -234,18 +234,6 @@ def test_content_controls_in_the_body_are_read():
 _W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
 
-def _docx_with(document_xml: str) -> bytes:
-    buffer = io.BytesIO()
-    docx.Document().save(buffer)
-    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "word/document.xml":
-                data = document_xml.encode()
-            target.writestr(info, data)
-    return out.getvalue()
 
 
 def _nested(depth: int, inner: str) -> str:
@@ -265,7 +253,7 @@ _ROW_XML = "".join(
 
 def test_tables_nested_eighty_deep_are_read_without_recursion():
     # 80 tables inside one another is about what the XML parser allows (256 elements deep).
-    data = _docx_with(_nested(80, f"<w:p><w:r><w:t>{HEAD[2]}</w:t></w:r></w:p><w:tbl>{_ROW_XML}</w:tbl><w:p/>"))
+    data = docx_with_body(_nested(80, f"<w:p><w:r><w:t>{HEAD[2]}</w:t></w:r></w:p><w:tbl>{_ROW_XML}</w:tbl><w:p/>"))
     limit = sys.getrecursionlimit()
     # A reader recursing once per table would need 80 more frames than this leaves it.
     depth = len(__import__("inspect").stack(0))
@@ -280,7 +268,7 @@ def test_tables_nested_eighty_deep_are_read_without_recursion():
 
 @pytest.mark.parametrize("depth", [300, 100_000])
 def test_tables_nested_beyond_the_parser_limit_are_refused_clearly(depth):
-    data = _docx_with(_nested(depth, "<w:p><w:r><w:t>x</w:t></w:r></w:p>"))
+    data = docx_with_body(_nested(depth, "<w:p><w:r><w:t>x</w:t></w:r></w:p>"))
     assert len(data) < 100_000
     started = time.monotonic()
     with pytest.raises(ReadError) as caught:
@@ -292,7 +280,7 @@ def test_tables_nested_beyond_the_parser_limit_are_refused_clearly(depth):
 
 
 def test_the_block_cap_counts_paragraphs_inside_layout_tables():
-    too_many = _docx_with(_nested(2, "<w:p/>" * (DOCX_MAX_BLOCKS + 1)))
+    too_many = docx_with_body(_nested(2, "<w:p/>" * (DOCX_MAX_BLOCKS + 1)))
     assert len(too_many) < 100_000
     started = time.monotonic()
     with pytest.raises(ReadError, match="paragraphs and tables, far beyond a notice"):
@@ -307,10 +295,10 @@ def test_the_block_cap_counts_paragraphs_inside_data_cells():
     table = f"<w:tbl><w:tr>{cell}{cell}</w:tr><w:tr>{cell}{full}</w:tr></w:tbl>"
     body = f"<w:document {_W}><w:body>{table}</w:body></w:document>"
     with pytest.raises(ReadError, match="paragraphs and tables, far beyond a notice"):
-        read_bytes(Path("cells.docx"), _docx_with(body))
+        read_bytes(Path("cells.docx"), docx_with_body(body))
 
 
 def test_a_nested_body_under_the_cap_is_read():
     paragraphs = "".join(f"<w:p><w:r><w:t>第{k}段</w:t></w:r></w:p>" for k in range(2000))
-    source = read_bytes(Path("fine.docx"), _docx_with(_nested(3, paragraphs)))
+    source = read_bytes(Path("fine.docx"), docx_with_body(_nested(3, paragraphs)))
     assert source.text.split("\n")[:2] == ["第0段", "第1段"] and len(source.text.split("\n")) == 2000

@@ -6,13 +6,11 @@ limit acted (seconds, not the minutes the file would take), not how fast this ma
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import signal
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import duckdb
@@ -22,7 +20,7 @@ from pipeline.errors import ReadError
 from pipeline.ingest import ingest
 from pipeline.limits import WorkerLimits
 from pipeline.readers import read_bytes
-from tests.conftest import SEED_FILES
+from tests.conftest import SEED_FILES, docx_with_body
 
 
 def big_table_page(rows: int) -> bytes:
@@ -140,20 +138,6 @@ def test_fifos_devices_and_odd_names_are_skipped_or_stored_safely(tmp_path):
     assert again.counts["unchanged"] == 3 and again.counts["new"] == 0
 
 
-def _docx_with(document_xml: str) -> bytes:
-    import docx
-
-    buffer = io.BytesIO()
-    docx.Document().save(buffer)
-    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "word/document.xml":
-                data = document_xml.encode()
-            target.writestr(info, data)
-    return out.getvalue()
 
 
 _W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
@@ -166,7 +150,7 @@ def test_a_docx_cell_spanning_two_billion_columns_reads_in_bounded_memory():
         "<w:p><w:r><w:t>1</w:t></w:r></w:p></w:tc>"
         "<w:tc><w:p><w:r><w:t>开展科普日活动</w:t></w:r></w:p></w:tc></w:tr></w:tbl></w:body></w:document>"
     )
-    data = _docx_with(body)
+    data = docx_with_body(body)
     assert len(data) < 100_000
     source = read_bytes(Path("span.docx"), data)
     row = source.text.split("\n")[1]
@@ -174,7 +158,7 @@ def test_a_docx_cell_spanning_two_billion_columns_reads_in_bounded_memory():
 
 
 def test_a_docx_of_millions_of_empty_paragraphs_is_refused_quickly():
-    data = _docx_with(f"<w:document {_W}><w:body>" + "<w:p/>" * 1_600_000 + "</w:body></w:document>")
+    data = docx_with_body(f"<w:document {_W}><w:body>" + "<w:p/>" * 1_600_000 + "</w:body></w:document>")
     assert len(data) < 100_000
     started = time.monotonic()
     with pytest.raises(ReadError, match="paragraphs and tables, far beyond a notice"):
