@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Annotated
 import typer
 
 from pipeline.errors import NoticeError
-from pipeline.limits import MEMORY_MB_PER_WORKER, SECONDS_PER_FILE, WorkerLimits
+from pipeline.limits import MEMORY_MB_PER_WORKER, SECONDS_PER_FILE, FileLimits, WorkerLimits
 
 app = typer.Typer(
     help="Turn Chinese policy notices (txt, pdf, docx) into structured data in DuckDB.",
@@ -97,6 +98,12 @@ def ingest(
     max_memory_mb: Annotated[
         int, typer.Option("--max-memory-mb", min=256, help="Memory (address space) each worker process may use.")
     ] = MEMORY_MB_PER_WORKER,
+    file_limit: Annotated[
+        list[str] | None,
+        typer.Option("--file-limit", metavar="NAME=N",
+                     help="Raise (or lower) what one file may hold, e.g. pdf_pages=5000; repeatable. Names: "
+                     + ", ".join(f"{f.name} (default {f.default:,})" for f in dataclasses.fields(FileLimits)) + "."),
+    ] = None,
     prune: Annotated[
         bool,
         typer.Option("--prune", help="Retire stored documents under PATHS whose files are gone (history rows kept)."),
@@ -134,6 +141,12 @@ def ingest(
     reporter = Reporter(quiet=quiet or as_json, verbose=verbose)
     try:
         entries = read_dictionary_files(dictionary)
+        files = FileLimits()
+        for override in file_limit or []:
+            try:
+                files = files.with_override(override)
+            except ValueError as exc:
+                raise NoticeError(str(exc)) from exc
         with reporter:
             report = run_ingest(
                 paths,
@@ -144,7 +157,7 @@ def ingest(
                 strict=strict,
                 dictionary_entries=entries,
                 first_listed_leads=first_listed_leads,
-                limits=WorkerLimits(seconds=max_seconds, memory_mb=max_memory_mb),
+                limits=WorkerLimits(seconds=max_seconds, memory_mb=max_memory_mb, files=files),
                 retry_failed=retry_failed,
                 prune=prune,
                 on_start=reporter.start,

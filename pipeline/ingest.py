@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 from extractors import extract_document
 from extractors.dictionary import UnitDictionary, UnitEntry
 from pipeline.errors import NoticeError, ReadError
-from pipeline.limits import MAX_FILE_BYTES, MAX_TEXT_CHARS, WorkerLimits
+from pipeline import limits as file_limits
+from pipeline.limits import WorkerLimits, raise_hint
 from pipeline.readers import SUPPORTED_SUFFIXES, read_bytes
 from extractors.tokens import item_words
 from schemas import Document
@@ -171,10 +172,11 @@ def parse_bytes(
     `first_listed_leads`: the first unit of a plain list leads (a convention of the issuing system).
     """
     source = read_bytes(path, data)
-    if len(source.text) > MAX_TEXT_CHARS:
+    most = file_limits.active().text_chars
+    if len(source.text) > most:
         raise ReadError(
-            f"{len(source.text):,} characters of text, far beyond a notice (limit {MAX_TEXT_CHARS:,}); "
-            "is it several documents in one? split it"
+            f"{len(source.text):,} characters of text, far beyond a notice (limit {most:,}; "
+            f"{raise_hint('text_chars')}); is it several documents in one? split it"
         )
     return extract_document(
         source,
@@ -188,9 +190,10 @@ def parse_bytes(
 def _read(path: Path) -> bytes:
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        most = file_limits.active().file_mb
+        if size > most * 2**20:
             raise ReadError(
-                f"{size / 1024 / 1024:.0f} MB, far beyond a notice (limit {MAX_FILE_BYTES // 1024 // 1024} MB); "
+                f"{size / 2**20:.0f} MB, far beyond a notice (limit {most} MB; {raise_hint('file_mb')}); "
                 "is it the right file?"
             )
         return path.read_bytes()
@@ -604,10 +607,14 @@ def _run(files, store, writer, workers, force, options, dictionary, done, limits
     todo = changed()
     if workers == 1:
         _configure(dictionary, strict, first_listed_leads)
-        for path, shown in todo:
-            writer.add(_parse_one(path, shown))
+        previous = file_limits.use(limits.files)
+        try:
+            for path, shown in todo:
+                writer.add(_parse_one(path, shown))
+        finally:
+            file_limits.use(previous)
         return
-    initargs = (dictionary, strict, first_listed_leads, os.getpid(), limits.memory_mb)
+    initargs = (dictionary, strict, first_listed_leads, os.getpid(), limits.memory_mb, limits.files)
     _Supervisor(workers, initargs, limits).run(todo, writer.add)
 
 
@@ -798,8 +805,9 @@ def _death_cause(exitcode: int | None, memory_mb: int) -> tuple[str, str]:
 
 def _worker_main(conn, initargs: tuple) -> None:
     """A worker: parse the files the supervisor sends, one at a time, until it sends None."""
-    *setup, memory_mb = initargs
+    *setup, memory_mb, files = initargs
     _init_worker(*setup)
+    file_limits.use(files)
     _limit_memory(memory_mb)
     # The wall-time clock starts when the worker is ready, not when its first file is sent:
     # starting a worker (imports, the dictionary) is not the file's time.

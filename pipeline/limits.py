@@ -2,12 +2,14 @@
 
 A notice is a few MB and a few hundred pages at most; a file far beyond
 that is a dump, an accident or an attack, and must not take a batch down.
-`notices ingest --max-seconds/--max-memory-mb` change the first two.
+`notices ingest --max-seconds/--max-memory-mb` change a worker's limits and
+`--file-limit NAME=VALUE` what one file may hold (FileLimits; the readers ask
+`active()` when they read, so a worker runs with the values its ingest was given).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 
 SECONDS_PER_FILE = 120  # wall time a worker may spend on one file, then it is stopped
 MEMORY_MB_PER_WORKER = 2048  # address space of a worker process (RLIMIT_AS)
@@ -23,8 +25,54 @@ TABLE_MAX_COLUMNS = 64  # Word's own maximum is 63; a span beyond it is damage
 
 
 @dataclass(frozen=True)
+class FileLimits:
+    """What one file may hold before it is refused as not being one notice.
+
+    Names are those of `notices ingest --file-limit NAME=VALUE`.
+    """
+
+    file_mb: int = MAX_FILE_BYTES // 2**20  # any file, on disk
+    text_chars: int = MAX_TEXT_CHARS  # text a reader may produce
+    pdf_pages: int = MAX_PDF_PAGES
+    html_mb: int = MAX_PAGE_BYTES // 2**20  # a web page
+    docx_inflated_mb: int = DOCX_MAX_UNCOMPRESSED // 2**20  # a .docx archive, inflated
+    docx_blocks: int = DOCX_MAX_BLOCKS  # paragraphs and tables of a .docx body
+
+    def with_override(self, text: str) -> FileLimits:
+        """These limits with one NAME=VALUE changed; ValueError saying what is allowed."""
+        names = [f.name for f in fields(self)]
+        name, _, value = text.partition("=")
+        name = name.strip().replace("-", "_")
+        if name not in names or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(f"--file-limit takes NAME=VALUE, a whole number >= 1 and NAME one of "
+                             f"{', '.join(names)}; got {text!r}")
+        return replace(self, **{name: int(value)})
+
+
+@dataclass(frozen=True)
 class WorkerLimits:
-    """What a worker process may use for one file."""
+    """What a worker process may use for one file, and what the file may hold."""
 
     seconds: float = SECONDS_PER_FILE
     memory_mb: int = MEMORY_MB_PER_WORKER
+    files: FileLimits = field(default_factory=FileLimits)
+
+
+_active = FileLimits()
+
+
+def active() -> FileLimits:
+    """The file limits in force in this process."""
+    return _active
+
+
+def use(limits: FileLimits) -> FileLimits:
+    """Put `limits` in force in this process; returns the ones it replaces."""
+    global _active
+    previous, _active = _active, limits
+    return previous
+
+
+def raise_hint(name: str) -> str:
+    """How to raise the file limit `name`, for a refusal message."""
+    return f"--file-limit {name}=N raises it"

@@ -183,3 +183,28 @@ def test_content_that_failed_is_not_parsed_again_until_it_changes_or_is_retried(
     with duckdb.connect(str(db), read_only=True) as con:
         hashes = con.execute("SELECT DISTINCT content_hash FROM ingest_errors WHERE source_path LIKE '%scripts.html'")
         assert len(hashes.fetchall()) == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_file_limits_are_changed_by_flag_and_hold_in_the_workers(tmp_path, workers):
+    """--file-limit NAME=N reaches the process that reads (a worker, or this one with --workers 1)."""
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    folder, good = _folder(tmp_path, {})
+    sizes = {p.name: len(p.read_text(encoding="utf-8")) for p in good}
+    cut = (min(sizes.values()) + max(sizes.values())) // 2  # the smaller seed fits, the larger does not
+    assert min(sizes.values()) < cut < max(sizes.values())
+    db = tmp_path / "x.duckdb"
+    result = CliRunner().invoke(app, ["ingest", str(folder), "--db", str(db), "--workers", str(workers),
+                                      "--file-limit", f"text_chars={cut}"])
+    assert result.exit_code == 1, result.output
+    stored, errors = _stored_and_errors(db)
+    larger = max(sizes, key=sizes.get)
+    assert stored == {min(sizes, key=sizes.get)}
+    assert "--file-limit text_chars=N raises it" in errors[larger][1]
+    # Defaults again in this process afterwards.
+    from pipeline import limits
+
+    assert limits.active() == limits.FileLimits()

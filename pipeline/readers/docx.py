@@ -28,14 +28,13 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from pipeline.errors import ReadError
-from pipeline.limits import DOCX_MAX_BLOCKS, DOCX_MAX_RATIO, DOCX_MAX_UNCOMPRESSED, TABLE_MAX_COLUMNS
+from pipeline.limits import DOCX_MAX_RATIO, TABLE_MAX_COLUMNS, active, raise_hint
 from schemas import ParseWarning, SourceText
 
 FORMAT = "docx"
 SUFFIXES = (".docx",)
 
 # A .docx is a zip of XML; refuse archives that inflate far beyond their size.
-MAX_UNCOMPRESSED = DOCX_MAX_UNCOMPRESSED
 MAX_RATIO = DOCX_MAX_RATIO
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -96,10 +95,12 @@ def _check_archive(data: bytes) -> None:
             raise ReadError("a zip archive without word/document.xml: not a Word document")
         total = sum(info.file_size for info in infos)
         packed = sum(info.compress_size for info in infos) or 1
-        if total > MAX_UNCOMPRESSED or (total > 10 * 1024 * 1024 and total / packed > MAX_RATIO):
+        most = active().docx_inflated_mb
+        if total > most * 2**20 or (total > 10 * 2**20 and total / packed > MAX_RATIO):
             raise ReadError(
-                f"refused: the archive inflates to {total // (1024 * 1024)} MB "
-                f"({total / packed:.0f}x its size), more than a notice can be (zip bomb?)"
+                f"refused: the archive inflates to {total // 2**20} MB ({total / packed:.0f}x its size), "
+                f"more than a notice can be (zip bomb?; limit {most} MB, ratio {MAX_RATIO}x; "
+                f"{raise_hint('docx_inflated_mb')})"
             )
 
 
@@ -113,18 +114,21 @@ _EXCESSIVE_DEPTH_RE = re.compile(r"Excessive depth in document(?::\s*(\d+))?")
 
 
 class _Budget:
-    """Paragraphs and tables read so far, nested ones included; refuses a body beyond DOCX_MAX_BLOCKS."""
+    """Paragraphs and tables read so far, nested ones included; refuses a body beyond the
+    docx_blocks limit."""
 
-    __slots__ = ("left",)
+    __slots__ = ("left", "most")
 
-    def __init__(self, blocks: int = DOCX_MAX_BLOCKS) -> None:
-        self.left = blocks
+    def __init__(self, blocks: int | None = None) -> None:
+        self.most = blocks if blocks is not None else active().docx_blocks
+        self.left = self.most
 
     def take(self) -> None:
         self.left -= 1
         if self.left < 0:
             raise ReadError(
-                f"more than {DOCX_MAX_BLOCKS:,} paragraphs and tables, far beyond a notice; is it the right file?"
+                f"more than {self.most:,} paragraphs and tables, far beyond a notice ({raise_hint('docx_blocks')}); "
+                "is it the right file?"
             )
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 
 from extractors.text import without_space
 from pipeline.errors import ReadError
-from pipeline.limits import MAX_PAGE_BYTES, TABLE_MAX_COLUMNS
+from pipeline.limits import TABLE_MAX_COLUMNS, active, raise_hint
 from schemas import PageLink, ParseWarning, SourceText, WebPage
 
 FORMAT = "html"
@@ -145,10 +145,11 @@ def _mislabelled(declared: str, actual: str) -> ParseWarning:
 def read(data: bytes) -> SourceText:
     if not data.strip():
         raise ReadError("the file is empty")
-    if len(data) > MAX_PAGE_BYTES:
+    most = active().html_mb
+    if len(data) > most * 2**20:
         raise ReadError(
-            f"a web page of {len(data) / 1024 / 1024:.0f} MB, far beyond a notice page "
-            f"(limit {MAX_PAGE_BYTES // 1024 // 1024} MB); save the article alone (or as PDF) and ingest that"
+            f"a web page of {len(data) / 2**20:.0f} MB, far beyond a notice page (limit {most} MB; "
+            f"{raise_hint('html_mb')}); save the article alone (or as PDF) and ingest that"
         )
     if b"\x00" in data[:65536] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ReadError("binary content, not a web page; check what the file is")
