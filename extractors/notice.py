@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import islice
 
 import regex
 
@@ -365,7 +366,8 @@ def _split_issued_documents(lines: list[Line], parts: list[_Part]) -> list[_Part
 
 def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
     """Banner, number, title and recipients; returns the first line of the body."""
-    nonblank = [i for i in range(last + 1) if not lines[i].blank and not is_site_line(lines[i].text)][:25]
+    # The first 25 such lines, without reading a long body to its end.
+    nonblank = list(islice((i for i in range(last + 1) if not lines[i].blank and not is_site_line(lines[i].text)), 25))
     recipients_at = next(
         (
             i

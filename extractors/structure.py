@@ -112,9 +112,30 @@ def ends_sentence(text: str) -> bool:
     return strip_markup(text).rstrip().endswith(_SENTENCE_END)
 
 
+_HAN_DIGITS = frozenset(_HAN_NUM[1:-2])
+_DIGIT = regex.compile(r"\d")
+
+
+def _styles_opening(first: str) -> list[Style]:
+    """The styles whose pattern can match a text that opens with `first` (the rest cannot)."""
+    if first == "第":
+        return STYLES[:3]
+    if first in _HAN_DIGITS:
+        return [STYLES[3]]
+    if first in "（(":
+        return [STYLES[4], STYLES[6]]
+    if "㈠" <= first <= "㈩":
+        return [STYLES[4]]
+    if _DIGIT.match(first):
+        return [STYLES[5]]
+    if "①" <= first <= "⑳":
+        return [STYLES[7]]
+    return []
+
+
 def numbered(text: str) -> tuple[Style, int, str, str] | None:
     """(style, number, label, rest) when `text` opens with a number of any style, else None."""
-    for style in STYLES:
+    for style in _styles_opening(text[:1]):
         m = style.pattern.match(text)
         if m is None:
             continue
@@ -353,6 +374,8 @@ def parse_part(
 
 def lines_text(lines: list[Line], first: int, last: int) -> str:
     """The source text of lines[first..last], as written."""
+    if first == last:
+        return lines[first].text
     return "\n".join(lines[k].text for k in range(first, last + 1))
 
 
