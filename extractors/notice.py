@@ -177,6 +177,7 @@ def extract_document(
             continue
         found = parse_part(lines, part.first, part.last, part.label, source.page_starts, has_clause, is_clause_line)
         doc.sections.extend(found.sections)
+        doc.warnings.extend(found.warnings)
         place = forwarded_place if forwarded_place and part.label != BODY_PART else doc.jurisdiction
         for item in found.items:
             leads = first_listed_leads or any(n.kind == "first_listed_leads" and n.offset < item.span.end for n in notes)
