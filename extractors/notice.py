@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import islice
 
 import regex
 
@@ -177,6 +178,7 @@ def extract_document(
             continue
         found = parse_part(lines, part.first, part.last, part.label, source.page_starts, has_clause, is_clause_line)
         doc.sections.extend(found.sections)
+        doc.warnings.extend(found.warnings)
         place = forwarded_place if forwarded_place and part.label != BODY_PART else doc.jurisdiction
         for item in found.items:
             leads = first_listed_leads or any(n.kind == "first_listed_leads" and n.offset < item.span.end for n in notes)
@@ -366,7 +368,8 @@ def _split_issued_documents(lines: list[Line], parts: list[_Part]) -> list[_Part
 
 def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
     """Banner, number, title and recipients; returns the first line of the body."""
-    nonblank = [i for i in range(last + 1) if not lines[i].blank and not is_site_line(lines[i].text)][:25]
+    # The first 25 such lines, without reading a long body to its end.
+    nonblank = list(islice((i for i in range(last + 1) if not lines[i].blank and not is_site_line(lines[i].text)), 25))
     recipients_at = next(
         (
             i

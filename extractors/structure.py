@@ -5,8 +5,11 @@ A part is the notice body (正文) or one attachment (附件). Headings nest
 under the nearest heading. A number only starts a block when it continues
 the numbering at its level (also on from the previous heading) or restarts
 it at 1 under a new heading: that is what keeps `2023年是…`, `5·30…` and
-lists inside sentences from becoming items. Which blocks are tasks — at
-whatever level the notice numbers its measures — is `_mark_tasks`'s rule.
+lists inside sentences from becoming items. Items numbered from 1 again under
+the same heading are a second list there (`_restarts`), keyed by the line that
+introduces it; a numbered line that fits nowhere is a warning, never dropped
+silently. Which blocks are tasks — at whatever level the notice numbers its
+measures — is `_mark_tasks`'s rule.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import regex
 
 from extractors.rules import load
 from extractors.text import chinese_number, clean_text, compact, strip_markup
-from schemas import Item, Section, Span
+from schemas import Item, ParseWarning, Section, Span
 
 _RULES = load("structure")
 _MARKS = "".join(regex.escape(m) for m in _RULES["item_marks"])
@@ -112,9 +115,30 @@ def ends_sentence(text: str) -> bool:
     return strip_markup(text).rstrip().endswith(_SENTENCE_END)
 
 
+_HAN_DIGITS = frozenset(_HAN_NUM[1:-2])
+_DIGIT = regex.compile(r"\d")
+
+
+def _styles_opening(first: str) -> list[Style]:
+    """The styles whose pattern can match a text that opens with `first` (the rest cannot)."""
+    if first == "第":
+        return STYLES[:3]
+    if first in _HAN_DIGITS:
+        return [STYLES[3]]
+    if first in "（(":
+        return [STYLES[4], STYLES[6]]
+    if "㈠" <= first <= "㈩":
+        return [STYLES[4]]
+    if _DIGIT.match(first):
+        return [STYLES[5]]
+    if "①" <= first <= "⑳":
+        return [STYLES[7]]
+    return []
+
+
 def numbered(text: str) -> tuple[Style, int, str, str] | None:
     """(style, number, label, rest) when `text` opens with a number of any style, else None."""
-    for style in STYLES:
+    for style in _styles_opening(text[:1]):
         m = style.pattern.match(text)
         if m is None:
             continue
@@ -177,6 +201,7 @@ class _Block:
     own_last: int  # last line of its own paragraph (wrapped lines joined)
     section: Section | None = None
     section_key: str | None = None  # the enclosing section of an item-style block
+    list_name: str | None = None  # a list restarted at 1 in its section: its intro (or #N), in the item key
     parent: _Block | None = None
     children: int = 0
     body: list[tuple[int, int]] = field(default_factory=list)  # following plain paragraphs (first, last)
@@ -192,6 +217,7 @@ class PartStructure:
     sections: list[Section] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
     table_lines: set[int] = field(default_factory=set)
+    warnings: list[ParseWarning] = field(default_factory=list)
 
 
 def _paragraphs(lines: list[Line], first: int, last: int, skip: set[int], has_clause) -> list[tuple[int, int]]:
@@ -228,10 +254,13 @@ def parse_part(
     节, 条, 一、, （一）, 1., （1）); a number only opens a block when it
     continues the numbering at its level (under the same heading, or on from
     the previous heading: （五） under 三、 after （四） under 二、) or restarts
-    it at 1 under a new heading. That keeps `2023年是…` and lists inside
-    sentences out. `has_clause(paragraph)` tells whether a paragraph holds a
-    responsibility clause (a task carries work), `is_clause_line(text)`
-    whether a text is nothing but one (责任单位：…); see `_mark_tasks`.
+    it at 1 under a new heading, or, for items, at 1 after a list of theirs
+    under the same heading (a second list: `_restarts`). That keeps `2023年是…`
+    and lists inside sentences out; a numbered line taken by no block is one
+    warning in `warnings` (`_unplaced_warnings`). `has_clause(paragraph)`
+    tells whether a paragraph holds a responsibility clause (a task carries
+    work), `is_clause_line(text)` whether a text is nothing but one
+    (责任单位：…); see `_mark_tasks`.
     """
     result = PartStructure()
     table_items, result.table_lines = parse_tables(lines, first, last, part, page_starts)
@@ -246,6 +275,10 @@ def parse_part(
     items_since_heading = False
     absorbing: _Block | None = None  # an open item-style block takes deeper numbers as text
     plain_after: dict[int, list[int]] = {}  # block index → plain line indexes after it
+    last_item: dict[int, _Block] = {}  # the last item-style block of each rank
+    lists_in: dict[tuple[str | None, int], set[str]] = {}  # names of the restarted lists of a section, per rank
+    unplaced: list[int] = []  # numbered lines no block took: each is a warning
+    previous_line: int | None = None  # the last non-blank line before this one
 
     def parent_of(rank: int) -> _Block | None:
         above = [open_sections[r] for r in sorted(open_sections) if r < rank]
@@ -255,6 +288,7 @@ def parse_part(
         line = lines[i]
         if line.blank or i in result.table_lines:
             continue
+        before, previous_line = previous_line, i
         marks_match = MARKS_RE.match(line.text)
         body = line.text[marks_match.end():].strip()
         found = numbered(body)
@@ -264,6 +298,7 @@ def parse_part(
             style, number, label, rest = found
             if absorbing is not None and style.rank > absorbing.style.rank:
                 found = None  # （1） inside an item, （一） inside an article: its text
+        restart = False
         if found is not None:
             parent = parent_of(style.rank)
             pkey = parent.section.key if parent is not None else None
@@ -273,8 +308,13 @@ def parse_part(
             else:
                 previous = last_at_rank.get(style.rank, 0)
                 ok = number == previous + 1 or (number == 1 and not items_since_heading)
+                if not ok and number == 1:
+                    # 1.–3., 请各单位做好以下工作：, 1.–2.: a second list in the section, not text.
+                    ok = restart = _restarts(last_item.get(style.rank), parent, line, label, rest, lines, before)
             if ok:
                 accepted = (style, number, label, rest, parent)
+            elif "\t" not in line.text:  # a numbered row of a table that is no task table is the table's
+                unplaced.append(i)
         if accepted is None:
             if blocks:
                 b, index = blocks[-1], len(blocks) - 1
@@ -321,6 +361,14 @@ def parse_part(
             absorbing = None
         else:
             block.section_key = parent.section.key if parent is not None else None
+            prior = last_item.get(style.rank)
+            if restart:
+                names = lists_in.setdefault((block.section_key, style.rank), set())
+                block.list_name = _list_name(lines, before, prior, names)
+                names.add(block.list_name)
+            elif number > 1 and prior is not None and prior.parent is parent:
+                block.list_name = prior.list_name  # the list goes on
+            last_item[style.rank] = block
             items_since_heading = True
             absorbing = block
         blocks.append(block)
@@ -344,15 +392,125 @@ def parse_part(
     keys: set[str] = set()
     for item in built + table_items:
         if item.key in keys:
-            # Numbered like a heading task before it, outside any heading (（1）… then 1.…, or a table row).
-            item = item.model_copy(update={"key": f"{item.key}({item.label})"})
+            # Numbered like a heading task before it, outside any heading (（1）… then 1.…, or a table row);
+            # a third one (a second task table numbered from 1 again) takes its place in the part.
+            key, n = f"{item.key}({item.label})", 1
+            while key in keys:
+                n += 1
+                key = f"{item.key}({item.label})#{n}"
+            item = item.model_copy(update={"key": key})
         keys.add(item.key)
         result.items.append(item)
+    result.warnings = _unplaced_warnings(lines, unplaced, result.items, part)
     return result
+
+
+def _restarts(
+    prior: _Block | None,
+    parent: _Block | None,
+    line: Line,
+    label: str,
+    rest: str,
+    lines: list[Line],
+    before: int | None,
+) -> bool:
+    """Does a `1.` that does not follow the item before it start a second list in the same section?
+
+    It does after items of its own style under the same heading (`1.–3.`, `请各单位做好以下工作：`,
+    `1.–2.`), when the line before it ends (a sentence, an intro `…：`, or a one-line item of the
+    list: `2. 户口簿` / `1. 合同`), and never in a table row. After a line cut mid-sentence
+    (`…由` / `1. 市财政局…`), or with two numbers in a sentence (`1、2号线建设…`), it is no list:
+    the line is a warning.
+    """
+    if prior is None or prior.parent is not parent or "\t" in line.text or before is None:
+        return False
+    if label.endswith("、") and rest.lstrip()[:1].isdigit():
+        return False  # `1、2号线…`: two numbers in a sentence, not a list (`1. 3月底前…` is one)
+    text = strip_markup(lines[before].text).rstrip()
+    # After a stop or an intro, or right after a one-line item of the list that has none (`2. 户口簿`).
+    return text.endswith(_SENTENCE_END + _INTRO_END) or before == prior.first == prior.own_last
+
+
+_INTRO_END = ("：", ":")
+_MAX_LIST_NAME = 20
+
+
+def _list_name(lines: list[Line], before: int | None, prior: _Block, names: set[str]) -> str:
+    """The name a restarted list gets in its item keys: its intro (`请各单位做好以下工作`), else `#N`.
+
+    The intro is the line just before the list when it introduces (ends in ：, even where it was
+    read on from the item before, its line cut short), or a short plain paragraph after that item
+    (`注`, a heading the numbering could not place). A name already used in the section, or
+    no intro (`99.` then `1.`), gives the list's place in the section: `#N` (the first list is #1).
+    """
+    number = len(names) + 2
+    intro = None
+    if before is not None and before > prior.first:
+        text = compact(clean_text(lines[before].text))
+        own = before <= prior.own_last  # read as the item's own paragraph
+        if text.endswith(_INTRO_END) or (not own and len(text) <= _MAX_LIST_NAME and _HAN.search(text)):
+            intro = text.rstrip("：:。；;，, ").replace("/", "／")
+            if len(intro) > _MAX_LIST_NAME:
+                intro = intro[: _MAX_LIST_NAME - 1] + "…"
+    if intro and intro not in names:
+        return intro
+    return f"{intro or ''}#{number}"
+
+
+_HAN = regex.compile(r"\p{Han}")
+
+
+_MAX_UNPLACED_WARNINGS = 20
+
+
+def _unplaced_warnings(lines: list[Line], unplaced: list[int], items: list[Item], part: str) -> list[ParseWarning]:
+    """One warning per numbered line no block took, saying which task's text holds it (if any).
+
+    After the first 20 of a part, one more warning counts the rest and names their lines.
+    """
+    if not unplaced:
+        return []
+    spans = sorted((it.span.first_line, it.span.last_line, it.key) for it in items)
+    starts = [s[0] for s in spans]
+
+    def holder(number: int) -> str | None:
+        k = bisect.bisect_right(starts, number) - 1
+        for j in range(k, max(k - 3, -1), -1):  # a task over points may enclose the ones before it
+            if spans[j][1] >= number:
+                return spans[j][2]
+        return None
+
+    out: list[ParseWarning] = []
+    for i in unplaced[:_MAX_UNPLACED_WARNINGS]:
+        line = lines[i]
+        text = compact(line.text)
+        shown = text if len(text) <= 30 else text[:29] + "…"
+        key = holder(line.number)
+        where = f"kept as text of task {key}" if key else "in no task"
+        out.append(
+            ParseWarning(
+                field="items",
+                message=f"{part} line {line.number} 「{shown}」 is numbered but does not continue the numbering "
+                f"before it: {where}",
+            )
+        )
+    rest = unplaced[_MAX_UNPLACED_WARNINGS:]
+    if rest:
+        named = ", ".join(str(lines[i].number) for i in rest[:10]) + (", …" if len(rest) > 10 else "")
+        out.append(
+            ParseWarning(
+                field="items",
+                message=f"{part}: {len(rest)} more numbered lines do not continue the numbering before them "
+                f"(lines {named})",
+            )
+        )
+    return out
 
 
 def lines_text(lines: list[Line], first: int, last: int) -> str:
     """The source text of lines[first..last], as written."""
+    if first == last:
+        return lines[first].text
     return "\n".join(lines[k].text for k in range(first, last + 1))
 
 
@@ -533,7 +691,8 @@ def _item(block: _Block, part: str, span: Span, raw: str, paragraphs: list[str])
         key, section_key = block.section.key, block.section.key
     else:
         section_key = block.section_key
-        key = f"{section_key or part}/{block.number}"
+        within = f"{section_key or part}/{block.list_name}" if block.list_name else section_key or part
+        key = f"{within}/{block.number}"
     return Item(
         key=key,
         part=part,

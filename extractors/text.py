@@ -48,7 +48,7 @@ def chinese_number(numeral: str) -> int | None:
 
 def strip_markup(text: str) -> str:
     """Remove HTML-like tags left by converters (`<u>市文物局</u>` → `市文物局`)."""
-    return _TAG_RE.sub("", text)
+    return _TAG_RE.sub("", text) if "<" in text else text
 
 
 def join_lines(lines: list[str]) -> str:
@@ -71,7 +71,10 @@ def clean_text(text: str) -> str:
     `地震科普 携手同行`); spaces between CJK and digits or punctuation are
     extraction artifacts (`2023 年`) and go.
     """
-    text = join_lines(strip_markup(text).splitlines())
+    text = strip_markup(text)
+    if _no_space(text):
+        return text  # one line, nothing to join or drop (most lines of a notice)
+    text = join_lines(text.splitlines())
     text = _WS_RUN.sub(" ", text)
     text = _SPACE_AFTER_LATIN.sub("", text)
     text = _SPACE_BEFORE_LATIN.sub("", text)
@@ -84,9 +87,18 @@ def compact(text: str) -> str:
 
     A space between two Latin letters or digits survives (`GB 23350`).
     """
-    text = join_lines(strip_markup(text).splitlines())
+    text = strip_markup(text)
+    if _no_space(text):
+        return text
+    text = join_lines(text.splitlines())
     text = _WS_RUN.sub(" ", text)
     return _SPACE_NOT_LATIN.sub("", text).strip()
+
+
+def _no_space(text: str) -> bool:
+    """No whitespace at all, in Python's sense (every line break splitlines knows is whitespace)."""
+    parts = text.split(maxsplit=1)
+    return len(parts) == 1 and len(parts[0]) == len(text)
 
 
 def without_space(text: str) -> str:

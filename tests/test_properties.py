@@ -50,7 +50,10 @@ def _check(text: str) -> None:
         # Every paragraph of an item's text is in the source (whitespace and markup aside).
         for paragraph in item.text.split("\n"):
             assert _flat(paragraph) in flat
-        by_section.setdefault((item.part, item.section_key, item.category is not None), []).append(item.number)
+        # Numbers rise within a list: a section's list, or a second one numbered from 1 again (its
+        # key carries the list: 正文/1/请各单位做好以下工作/1).
+        within = item.key.rsplit("/", 1)[0]
+        by_section.setdefault((item.part, item.section_key, item.category is not None, within), []).append(item.number)
     for numbers in by_section.values():
         assert all(a < b for a, b in zip(numbers, numbers[1:])), numbers
     assert len({i.key for i in doc.items}) == len(doc.items)
