@@ -187,7 +187,7 @@ def units_built_by_rules(mentions: Iterable[tuple[UnitMention, str | None]]) -> 
     found: dict[str, UnitEntry] = {}
     for mention, jurisdiction in mentions:
         if mention.resolution == "jurisdiction_rule" and mention.canonical_name not in found:
-            entry = rule_unit(mention.raw_text, place_named(jurisdiction))
+            entry = rule_unit(mention.read_as or mention.raw_text, place_named(jurisdiction))
             if entry is not None:
                 found[entry.canonical_name] = entry
     return sorted(found.values(), key=lambda e: e.canonical_name)

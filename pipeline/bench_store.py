@@ -78,7 +78,7 @@ def main(argv: list[str]) -> int:
             counts = {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                       for t in ("documents", "items", "unit_mentions", "item_tokens")}
         batches = [
-            [document_id(doc.source_path, doc.content_hash) for doc, _ in documents[k : k + BATCH_DOCUMENTS]]
+            [document_id(doc.content_hash) for doc, _ in documents[k : k + BATCH_DOCUMENTS]]
             for k in range(0, len(documents), BATCH_DOCUMENTS)
         ]
         engine_seconds = _engine_only(db, Path(folder) / "engine.duckdb", batches)

@@ -84,20 +84,23 @@ def stored_file(key: str) -> Path:
     return Path(raw) if Path(raw).exists() or not Path(key).exists() else Path(key)
 
 
-def discover(paths: list[str | Path], glob: str | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
+def discover(
+    paths: list[str | Path], glob: str | None = None, *, allow_none: bool = False
+) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Notice files under `paths` (recursively, sorted, each once) and the other files seen, with why
     they are skipped (not a notice format; not a regular file: a FIFO, device or socket would block).
 
     `glob` keeps only files whose name (or path, if the pattern has a /)
     matches, e.g. `*.pdf` or `2023/*`. Raises NoticeError for a path that
-    does not exist or a folder with no notices.
+    does not exist or a folder with no notices, unless `allow_none` (a prune
+    of a folder whose files are all gone).
     """
     found: list[Path] = []
     others: list[tuple[Path, str]] = []
     seen: set[Path] = set()
 
     def add(file: Path, explicit: bool) -> None:
-        key = file.absolute()
+        key = Path(source_key(file))  # a symlink to a file already found is that file
         if key in seen or (glob and not _matches(file, glob)):
             return
         seen.add(key)
@@ -113,6 +116,8 @@ def discover(paths: list[str | Path], glob: str | None = None) -> tuple[list[Pat
     for given in paths:
         path = Path(given)
         if not path.exists() and not path.is_symlink():
+            if allow_none:
+                continue
             raise NoticeError(f"no such file or folder: {path}")
         if not path.is_dir():
             add(path, explicit=True)
@@ -120,7 +125,7 @@ def discover(paths: list[str | Path], glob: str | None = None) -> tuple[list[Pat
         before = len(found)
         for file in _walk(path):
             add(file, explicit=False)
-        if len(found) == before:
+        if len(found) == before and not allow_none:
             kinds = ", ".join(SUPPORTED_SUFFIXES)
             what = f"matching {glob!r} " if glob else ""
             raise NoticeError(f"no notices ({kinds}) {what}under {path}")
@@ -429,7 +434,7 @@ def ingest(
     cores = default_workers()
     asked = workers
     workers = min(max(1, workers or cores), cores)
-    files, others = discover(paths, glob)
+    files, others = discover(paths, glob, allow_none=prune)
     report = IngestReport(db=str(db), workers=workers)
     if asked and asked > cores:
         # Parsing is CPU-bound: more workers than cores only add memory and switching.
@@ -535,12 +540,23 @@ class _Writer:
         if same is None or same[1] == key:
             return False
         doc_id, where = same
-        if stored_file(where).exists():
-            self.store.record_duplicate(key, doc_id, digest, self.run_id)
-            self.done(FileOutcome(key, "duplicate", message=f"same content as {display_path(where)}"))
-        else:
+        from pipeline.store import _still_holds
+
+        if source_key(stored_file(where)) == key or not _still_holds(where, digest):
+            # Its stored path names this very file (written by an older version, relative or
+            # through a symlink), or no longer holds these bytes: the document is here now.
             self.store.relocate(doc_id, key)
             self.done(FileOutcome(key, "moved", message=f"was {display_path(where)}"))
+        elif key < where:
+            # Two files, one content: the document is at the first path in order, whichever
+            # was parsed first (one worker or two give the same database).
+            self.store.relocate(doc_id, key)
+            self.store.record_duplicate(where, doc_id, digest, self.run_id)
+            self.done(FileOutcome(key, "duplicate", message=f"same content as {display_path(where)} "
+                                  "(the document is now at this path, the first of the two)"))
+        else:
+            self.store.record_duplicate(key, doc_id, digest, self.run_id)
+            self.done(FileOutcome(key, "duplicate", message=f"same content as {display_path(where)}"))
         return True
 
     def flush(self) -> None:
@@ -756,12 +772,13 @@ def _prune(store: Store, paths: list[str | Path], glob: str | None) -> list[str]
     """Retire the stored documents (and duplicate notes) under `paths` whose files are gone;
     returns their paths. Only under the paths given: a folder ingested from elsewhere, or a
     drive not mounted today, is left alone."""
-    roots = [source_key(Path(p)) for p in paths]
+    roots = [_root_key(Path(p)) for p in paths]
     gone = [
         key for key in store.stored_paths()
-        if any(key == root or key.startswith(root.rstrip("/") + "/") for root in roots)
+        if _under(key, roots)
         and (not glob or _matches(Path(key), glob))
-        and not stored_file(key).exists()
+        # Gone, or now a symlink to another file (which is stored under its own path).
+        and (not stored_file(key).exists() or source_key(stored_file(key)) != key)
     ]
     if gone:
         store.remove(gone)
@@ -774,14 +791,27 @@ def remove(db: str | Path, paths: list[str | Path]) -> tuple[list[str], dict[str
     paths matched and the counts of `Store.remove`."""
     from pipeline.store import Store
 
-    roots = [source_key(Path(p)) for p in paths]
+    roots = [_root_key(Path(p)) for p in paths]
     with Store.open(db) as store:
-        matched = [
-            key for key in store.stored_paths()
-            if any(key == root or key.startswith(root.rstrip("/") + "/") for root in roots)
-        ]
+        matched = [key for key in store.stored_paths() if _under(key, roots)]
         counts = store.remove(matched) if matched else {"retired": 0, "relocated": 0, "duplicates_dropped": 0}
     return matched, counts
+
+
+def _under(key: str, roots: list[str]) -> bool:
+    """Whether a stored path is one of `roots` or inside one. A relative path (stored by an
+    older version) is taken from the working directory."""
+    if not key.startswith("/"):
+        key = source_key(stored_file(key))
+    return any(key == root or key.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def _root_key(path: Path) -> str:
+    """A path given to prune or remove, as stored paths start: a folder resolved (symlinks
+    followed), a file by its own name (a symlink to another file names the link, not its target)."""
+    if path.is_symlink() and not path.is_dir():
+        return _printable((Path(source_key(path.parent)) / path.name).as_posix())
+    return source_key(path)
 
 
 def _hash_of(path: Path) -> str | None:

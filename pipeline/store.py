@@ -162,7 +162,8 @@ TABLES: dict[str, list[Column]] = {
         _c("kind", "VARCHAR", "类别 / party, government, people_organization, public_institution, …"),
         _c("jurisdiction", "VARCHAR", "所属区域 / empty for central units"),
         _c("note", "VARCHAR", "备注 / note"),
-        _c("source", "VARCHAR", "来源 / dictionary (reviewed entry) or jurisdiction_rule (built from a short name)"),
+        _c("source", "VARCHAR", "来源 / dictionary (reviewed entry), jurisdiction_rule (built from a short name) "
+           "or notice (a name the notice itself gives, e.g. its issuer's)"),
     ],
     "unit_aliases": [
         _c("alias", "VARCHAR NOT NULL", "简称 / short or informal name"),
@@ -323,9 +324,20 @@ STORE_VERSION = 5
 STORAGE_COMPATIBILITY = "v1.0.0"
 
 
-def document_id(source_path: str, content_hash: str) -> str:
-    """Stable id of one version of one file: the same input always gets the same id."""
-    return hashlib.sha256(f"{source_path}\0{content_hash}".encode()).hexdigest()[:16]
+def document_id(content_hash: str) -> str:
+    """Stable id of one content: the same bytes get the same id wherever they are (moved, copied,
+    found by one worker or another), so a document is stored once and its id does not drift."""
+    return hashlib.sha256(f"document\0{content_hash}".encode()).hexdigest()[:16]
+
+
+def _still_holds(stored_path: str, digest: str) -> bool:
+    """Whether the file at a stored path is there and still holds the bytes `digest` names."""
+    from pipeline.ingest import content_hash, stored_file  # ingest imports this module lazily too
+
+    try:
+        return content_hash(stored_file(stored_path).read_bytes()) == digest
+    except OSError:
+        return False
 
 
 class Store:
@@ -714,8 +726,10 @@ class Store:
                 del duplicates[p]
         retired, relocated = [], 0
         for path in dict.fromkeys(p for p in paths if p in current):
-            doc_id = current[path][0]
-            others = sorted(p for p, (d, _) in duplicates.items() if d == doc_id and p not in gone)
+            doc_id, digest = current[path]
+            # The document stays current at a duplicate file only if that file still holds its bytes.
+            others = [p for p, (d, _) in sorted(duplicates.items())
+                      if d == doc_id and p not in gone and _still_holds(p, digest)]
             if others:
                 self.con.execute("DELETE FROM duplicate_files WHERE source_path = ?", [others[0]])
                 del duplicates[others[0]]
@@ -808,11 +822,14 @@ class Store:
         con = self.con
         current = self.current_versions()
         plans = []  # (doc, tokens, new_id, previous id or None)
+        successors = {}  # a stored version with the same bytes under another id (older ids): its heir
         for doc, tokens in batch:
-            new_id = document_id(doc.source_path, doc.content_hash)
+            new_id = document_id(doc.content_hash)
             previous = current.get(doc.source_path)
             words = tokens if tokens is not None else item_words(doc)
             plans.append((doc, words, new_id, previous[0] if previous else None))
+            if previous and previous[0] != new_id and previous[1] == doc.content_hash:
+                successors[previous[0]] = new_id
         rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
         con.execute("BEGIN")
         try:
@@ -823,6 +840,11 @@ class Store:
             # A replaced version is let go (its rows deleted, or kept current at a duplicate
             # file that still holds its bytes); a file noted as a duplicate before now has its own.
             duplicates = self.duplicate_versions()
+            for old, new in successors.items():  # its duplicate files now repeat the new row
+                con.execute("UPDATE duplicate_files SET document_id = ? WHERE document_id = ?", [new, old])
+                for p, (d, h) in list(duplicates.items()):
+                    if d == old:
+                        duplicates[p] = (new, h)
             self._release(
                 [doc.source_path for doc, _, new_id, prev in plans
                  if (prev is not None and prev != new_id) or doc.source_path in duplicates]
@@ -949,23 +971,48 @@ def _migrate_4_to_5(con: duckdb.DuckDBPyConnection) -> None:
     folder ingested from another working directory is not stored again, and notes files with the
     same bytes as a stored document (duplicate_files) instead of storing them twice. Relative
     paths of earlier versions are made absolute against the working directory where that file
-    exists there; the others are kept as they were (a file found again at its absolute path with
-    the same content is then taken as moved, not parsed again)."""
+    exists there; the others are kept as they were (an ingest that finds the file they name, from
+    the folder it ran in before, takes it as moved, not parsed again). Current documents with
+    the same bytes at several paths become one document, the others duplicate_files rows."""
     _create_table(con, "duplicate_files")
     _create_table(con, "custom_units")
     _create_views(con)  # search_items without CTEs
+    con.execute(f"COMMENT ON COLUMN units.source IS {_sql_string(_comment('units', 'source'))}")
     _add_columns(con, [("ingest_runs", "files_duplicate"), ("ingest_runs", "files_moved"),
                        ("ingest_runs", "files_removed")])
     for table, column in [("documents", "source_path"), ("documents", "is_current")]:
         con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_sql_string(_comment(table, column))}")
+    def absolute(path: str) -> str:
+        return Path(path).resolve().as_posix() if not Path(path).is_absolute() and Path(path).exists() else path
+
+    # The same bytes current at several paths: one document (the first path), the others duplicates.
+    current = con.execute(
+        "SELECT document_id, source_path, content_hash, run_id FROM documents WHERE is_current "
+        "ORDER BY content_hash, source_path"
+    ).fetchall()
+    retired: list[str] = []
+    for _, group in itertools.groupby(current, key=operator.itemgetter(2)):
+        keep, *others = list(group)
+        for doc_id, path, digest, run_id in others:
+            con.execute("INSERT INTO duplicate_files VALUES (?, ?, ?, ?, ?)",
+                        [absolute(path), keep[0], digest, run_id, _now()])
+            retired.append(doc_id)
+    if retired:
+        for table in _CHILD_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [retired])
+        con.execute("UPDATE documents SET is_current = false WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [retired])
     for table in ("documents", "ingest_errors"):
         paths = [p for (p,) in con.execute(f"SELECT DISTINCT source_path FROM {table}").fetchall()]
-        moved = {p: Path(p).resolve().as_posix() for p in paths if not Path(p).is_absolute() and Path(p).exists()}
-        # One update per row at most (documents rows are referenced): a path → path table, joined.
+        moved = {p: absolute(p) for p in paths if absolute(p) != p}
+        # One update per row at most (documents rows are referenced, and the retired ones were
+        # just updated): a path → path table, joined.
         if moved:
             con.execute("CREATE TEMP TABLE moved_paths (old VARCHAR, new VARCHAR)")
             con.executemany("INSERT INTO moved_paths VALUES (?, ?)", list(moved.items()))
-            con.execute(f"UPDATE {table} SET source_path = m.new FROM moved_paths m WHERE {table}.source_path = m.old")
+            skip = "AND documents.document_id NOT IN (SELECT unnest(?::VARCHAR[]))" if table == "documents" else ""
+            con.execute(f"UPDATE {table} SET source_path = m.new FROM moved_paths m WHERE {table}.source_path = m.old "
+                        + skip, [retired] if skip else [])
             con.execute("DROP TABLE moved_paths")
 
 
@@ -995,10 +1042,21 @@ def _unit_rows(entries, source: str) -> list[dict[str, Any]]:
 def _add_rule_units(con: duckdb.DuckDBPyConnection, mentions) -> None:
     """Record the units jurisdiction rules built, so every canonical name has a units row.
 
-    `mentions`: (UnitMention, jurisdiction it was read in) pairs.
+    `mentions`: (UnitMention, jurisdiction it was read in) pairs. A name resolved otherwise (from
+    the notice's own issuers: 沈阳公积金中心 in a notice 沈阳住房公积金管理中心 issued) gets a row
+    of source `notice`, level and kind unknown.
     """
+    mentions = list(mentions)
     rows = _unit_rows(units_built_by_rules(mentions), "jurisdiction_rule")
     _insert(con, "units", rows, or_ignore=True)
+    named = sorted({m.canonical_name for m, _ in mentions if m.canonical_name})
+    if named:
+        con.execute(
+            "INSERT OR IGNORE INTO units (canonical_name, level, kind, note, source) "
+            "SELECT name, 'unknown', 'unknown', 'named in a notice', 'notice' FROM (SELECT unnest(?::VARCHAR[]) AS name) "
+            "WHERE name NOT IN (SELECT canonical_name FROM units)",
+            [named],
+        )
 
 
 def fill_item_tokens(con: duckdb.DuckDBPyConnection, document_ids: list[str]) -> None:
@@ -1077,9 +1135,18 @@ def as_store_error(exc: BaseException, path: str) -> StoreError | None:
 
 
 def _fingerprint(dictionary: UnitDictionary) -> str:
-    """A digest of every entry: equal when the stored mentions need no new resolution."""
-    text = repr(sorted((repr(e) for e in dictionary.entries.values())))
-    return hashlib.sha256(text.encode()).hexdigest()
+    """A digest of what resolves a name: every entry, which unit each name maps to (the later of
+    two entries claiming an alias wins, so order counts), and the naming rules shipped in
+    extractors/rules; equal when the stored mentions need no new resolution."""
+    from importlib import resources
+
+    digest = hashlib.sha256()
+    digest.update(repr(sorted(repr(e) for e in dictionary.entries.values())).encode())
+    digest.update(repr(sorted(dictionary.names.items(), key=repr)).encode())
+    rules = resources.files("extractors") / "rules"
+    for name in ("units.json", "jurisdictions.json"):
+        digest.update((rules / name).read_bytes())
+    return digest.hexdigest()
 
 
 def _sql_string(text: str) -> str:

@@ -219,3 +219,26 @@ def test_a_memory_limit_too_small_for_the_indexes_is_raised_not_fatal(tmp_path):
         assert store.memory_limit_mb > 1
         items = store.con.execute("SELECT count(*) FROM items").fetchone()[0]
     assert items == len(doc.items) == 320
+
+
+def test_a_version_4_database_with_copies_becomes_one_document_per_content(seeds_dir, tmp_path, monkeypatch):
+    """Version 4 stored the same bytes at two paths twice; the migration keeps one, notes the other."""
+    import shutil
+
+    folder = tmp_path / "copies"
+    shutil.copytree(seeds_dir, folder)
+    first = sorted(folder.iterdir())[0]
+    db = _old_db(4, folder, tmp_path, monkeypatch)
+    shutil.copy(first, folder / "zz_copy.txt")
+    with duckdb.connect(str(db)) as con:  # as version 4 stored a copy: a document of its own
+        con.execute("INSERT INTO documents SELECT * REPLACE ('0123456789abcdef' AS document_id, ? AS source_path) "
+                    "FROM documents WHERE source_path = ?", [str(folder / "zz_copy.txt"), str(first.resolve())])
+        assert con.execute("SELECT count(*) FROM documents WHERE is_current").fetchone()[0] == 6
+    with Store.open(db) as store:
+        current = store.con.execute("SELECT source_path FROM documents WHERE is_current").fetchall()
+        duplicates = store.con.execute("SELECT source_path FROM duplicate_files").fetchall()
+    assert len(current) == 5 and duplicates == [(str((folder / "zz_copy.txt").resolve()),)]
+    from pipeline.ingest import ingest
+
+    report = ingest([folder], db, workers=1)
+    assert report.counts["unchanged"] == 6 and report.counts["new"] == 0

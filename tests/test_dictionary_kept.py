@@ -112,3 +112,28 @@ def test_bad_dictionary_lines_are_refused_one_line_each_and_nothing_is_kept(fold
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM custom_units").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM ingest_runs").fetchone()[0] == 1
+
+
+def test_reordered_entries_claiming_one_alias_resolve_stored_mentions_again(folder, tmp_path):
+    """Two entries claim 市未来局: the later wins; moving the other one last changes stored mentions."""
+    db = tmp_path / "x.duckdb"
+    both = tmp_path / "both.tsv"
+    both.write_text(FUTURE_BUREAU + "北京市未来发展中心\tmunicipal\tpublic_institution\t北京市\t市未来局\t\n", encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(folder), "--db", str(db), "--dictionary", str(both)]).exit_code == 0
+    assert _future_bureau(db) == [("北京市未来发展中心", "alias")]
+    again = tmp_path / "again.tsv"
+    again.write_text(FUTURE_BUREAU, encoding="utf-8")  # given again: now the later entry
+    result = runner.invoke(app, ["ingest", str(folder), "--db", str(db), "--dictionary", str(again)])
+    assert "the unit dictionary changed" in result.output
+    assert _future_bureau(db) == [("北京市未来产业局", "alias")]
+
+
+def test_every_mention_of_the_reviewed_notices_has_a_units_row(tmp_path):
+    db = tmp_path / "raw.duckdb"
+    assert runner.invoke(app, ["ingest", str(RAW), "--db", str(db), "--quiet"]).exit_code == 0
+    assert _dangling(db) == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        sources = dict(con.execute("SELECT source, count(*) FROM units GROUP BY 1").fetchall())
+    assert sources.get("notice", 0) >= 1 and sources.get("jurisdiction_rule", 0) >= 1
+    assert runner.invoke(app, ["renormalize", "--db", str(db), "--reset-dictionary"]).exit_code == 0
+    assert _dangling(db) == 0

@@ -174,3 +174,72 @@ def test_copies_in_one_new_batch_are_stored_once(tmp_path, workers):
     assert (report.counts["new"], report.counts["duplicate"]) == (2, 2), report.counts
     assert len(_current(db)) == 2
     assert _query(db, "SELECT count(DISTINCT document_id), count(*) FROM duplicate_files") == [(1, 2)]
+
+
+def test_force_after_a_move_keeps_one_document(folder_and_db):
+    folder, db, leads = folder_and_db
+    first = folder / SEED_FILES[0].name
+    shutil.copy(first, folder / "zz_copy.txt")
+    ingest([folder], db, workers=1)
+    first.rename(folder / "moved.txt")
+    assert ingest([folder], db, workers=1).counts["moved"] == 1
+    ingest([folder], db, workers=1, force=True)
+    assert len(_current(db)) == len(SEED_FILES)
+    assert _query(db, "SELECT count(*) FROM (SELECT content_hash FROM documents WHERE is_current "
+                      "GROUP BY 1 HAVING count(*) > 1)")[0][0] == 0
+    assert _lead_counts(db) == leads
+
+
+def test_a_document_stays_only_at_a_duplicate_that_still_holds_its_bytes(folder_and_db):
+    folder, db, _ = folder_and_db
+    first = folder / SEED_FILES[0].name
+    copy = folder / "zz_copy.txt"
+    shutil.copy(first, copy)
+    ingest([folder], db, workers=1)
+    copy.unlink()  # gone, not pruned; then the first file changes
+    first.write_text(first.read_text(encoding="utf-8") + "\n附件：新增\n", encoding="utf-8")
+    assert ingest([folder], db, workers=1).counts["replaced"] == 1
+    assert len(_current(db)) == len(SEED_FILES) and str(copy.resolve()) not in _current(db)
+    assert _query(db, "SELECT count(*) FROM duplicate_files")[0][0] == 0
+
+
+def test_a_file_replaced_by_a_symlink_is_pruned_and_removed_by_its_own_name(folder_and_db):
+    folder, db, _ = folder_and_db
+    target, replaced = folder / SEED_FILES[0].name, folder / SEED_FILES[1].name
+    old_id = _current(db)[str(replaced.resolve())]
+    replaced.unlink()
+    replaced.symlink_to(target.name)
+    report = ingest([folder], db, workers=1, prune=True)
+    assert report.counts["removed"] == 1
+    assert old_id not in _current(db).values() and len(_current(db)) == len(SEED_FILES) - 1
+    result = runner.invoke(app, ["remove", str(replaced), "--db", str(db)])
+    assert result.exit_code == 1  # nothing stored under the link's own name any more
+    assert str(target.resolve()) in _current(db)
+
+
+def test_prune_of_a_folder_emptied_or_deleted_retires_its_documents(folder_and_db):
+    folder, db, _ = folder_and_db
+    sub = folder / "sub"
+    sub.mkdir()
+    shutil.copy(next(p for p in Path(SEED_FILES[0]).parent.glob("govcn_*.html")), sub / "page.html")
+    assert ingest([sub], db, workers=1).counts["new"] == 1
+    shutil.rmtree(sub)
+    report = ingest([sub], db, workers=1, prune=True)
+    assert report.counts["removed"] == 1 and len(_current(db)) == len(SEED_FILES)
+
+
+def test_copies_give_the_same_database_with_one_or_two_workers(tmp_path):
+    slow = next(p for p in Path(SEED_FILES[0]).parent.glob("pdf_*.pdf"))
+    rows = []
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}" / "notices"
+        folder.mkdir(parents=True)
+        shutil.copy(slow, folder / "a_slow.pdf")
+        for name in ("b_copy.txt", "c_copy.txt"):
+            shutil.copy(SEED_FILES[0], folder / name)
+        db = tmp_path / f"w{workers}.duckdb"
+        ingest([folder], db, workers=workers)
+        rows.append(sorted((Path(p).name, d) for p, d in _current(db).items())
+                    + sorted((Path(p).name, d) for p, d in _query(db, "SELECT source_path, document_id FROM duplicate_files")))
+    assert rows[0] == rows[1]
+    assert ("b_copy.txt", rows[0][1][1]) in rows[0]  # the first path in order holds the document
