@@ -15,6 +15,7 @@ MEMORY_MB_PER_WORKER = 2048  # address space of a worker process (RLIMIT_AS)
 MAX_FILE_BYTES = 200 * 1024 * 1024  # any file
 MAX_TEXT_CHARS = 5_000_000  # text a reader may produce (≈ 2,500 pages of Chinese)
 MAX_PDF_PAGES = 3000
+PDF_MAX_RULE_CROSSINGS = 40_000  # ruling lines crossing on one page (a 200 x 200 grid); beyond: read as plain lines
 MAX_PAGE_BYTES = 16 * 1024 * 1024  # a web page
 DOCX_MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx archive, inflated
 DOCX_MAX_RATIO = 100  # inflated / packed, beyond 10 MB inflated

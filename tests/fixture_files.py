@@ -52,9 +52,13 @@ def make_pdf(
     user_password: bytes | None = None,
     owner_password: bytes = b"owner",
     form: bytes | None = None,
+    size: tuple[float, float] = (595, 842),
+    cjk: bool = False,
 ) -> bytes:
     """A PDF whose page k shows the lines of pages[k] (str), draws it (bytes: content operators, font /F1),
-    or shows an image only (None). `form`: operators of a form XObject that drawn pages can show as /Fm1."""
+    or shows an image only (None). `form`: operators of a form XObject that drawn pages can show as /Fm1.
+    `size`: the pages' width and height in points. `cjk`: /F1 is Adobe's STSong-Light (not embedded:
+    pdfium maps its codes to Unicode itself), so str pages may be Chinese."""
     objects: dict[int, bytes] = {}
     key = None
     encrypt_ref = b""
@@ -95,6 +99,9 @@ def make_pdf(
         else:
             ops = [b"BT /F1 14 Tf 72 760 Td 18 TL"]
             for line in content.split("\n"):
+                if cjk:
+                    ops.append(b"<" + line.encode("utf-16-be").hex().encode() + b"> Tj T*")
+                    continue
                 escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
                 ops.append(b"(" + escaped.encode("latin-1") + b") Tj T*")
             ops.append(b"ET")
@@ -102,8 +109,8 @@ def make_pdf(
             resources = b"<< /Font << /F1 3 0 R >> >>"
         objects[content_no] = stream(content_no, draw)
         objects[page_no] = (
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R /Resources %s >>"
-            % (content_no, resources)
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Contents %d 0 R /Resources %s >>"
+            % (*size, content_no, resources)
         )
         kids.append(page_no)
     objects[1] = b"<< /Type /Catalog /Pages 2 0 R >>"
@@ -111,7 +118,7 @@ def make_pdf(
         b" ".join(b"%d 0 R" % k for k in kids),
         len(kids),
     )
-    objects[3] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    objects[3] = _STSONG if cjk else b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
     if key is not None:
         encrypt_no = next_number
         objects[encrypt_no] = b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P %d >>" % (
@@ -121,6 +128,20 @@ def make_pdf(
         )
         encrypt_ref = b" /Encrypt %d 0 R" % encrypt_no
 
+    return write_pdf(objects, b" /ID [<%s> <%s>]%s" % (_ID.hex().encode(), _ID.hex().encode(), encrypt_ref))
+
+
+_STSONG = (
+    b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts "
+    b"[<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /DW 1000 "
+    b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> "
+    b"/FontDescriptor << /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [0 -200 1000 900] "
+    b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >> >>] >>"
+)
+
+
+def write_pdf(objects: dict[int, bytes], trailer: bytes = b"", root: int = 1) -> bytes:
+    """A PDF file of numbered objects (their bodies, without `N 0 obj`), with its xref table."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = {}
     for number in sorted(objects):
@@ -131,13 +152,7 @@ def make_pdf(
     out += b"xref\n0 %d\n0000000000 65535 f \n" % size
     for number in range(1, size):
         out += b"%010d 00000 n \n" % offsets[number] if number in offsets else b"0000000000 65535 f \n"
-    out += b"trailer\n<< /Size %d /Root 1 0 R /ID [<%s> <%s>]%s >>\nstartxref\n%d\n%%%%EOF\n" % (
-        size,
-        _ID.hex().encode(),
-        _ID.hex().encode(),
-        encrypt_ref,
-        xref,
-    )
+    out += b"trailer\n<< /Size %d /Root %d 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, trailer, xref)
     return bytes(out)
 
 
@@ -198,3 +213,14 @@ def zip_bomb(megabytes: int = 250) -> bytes:
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("word/document.xml", b"\0" * (megabytes * 1024 * 1024))
     return buffer.getvalue()
+
+
+def grid(n: int, spacing: float = 5.0, left: float = 50.0, bottom: float = 50.0) -> bytes:
+    """Operators drawing n horizontal and n vertical rules, each crossing all the others: n² crossings."""
+    span = spacing * (n - 1)
+    ops = [b"0.3 w"]
+    for k in range(n):
+        at = k * spacing
+        ops.append(b"%g %g m %g %g l S" % (left, bottom + at, left + span, bottom + at))
+        ops.append(b"%g %g m %g %g l S" % (left + at, bottom, left + at, bottom + span))
+    return b"\n".join(ops)
