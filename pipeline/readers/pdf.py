@@ -14,6 +14,10 @@ than pdfplumber. The reader then undoes what page layout did to the text:
   with rows split by a page break joined again.
 
 `page_starts` records where each page's text begins, for item provenance.
+
+Before pdfium parses anything, pdf_check walks the file's objects and refuses
+content that would inflate to gigabytes and page trees that loop; a page
+pdfium cannot load is a ReadError naming it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import regex
 from extractors.structure import ends_sentence, starts_numbered_block
 from pipeline.errors import ReadError
 from pipeline.limits import MAX_PDF_PAGES
+from pipeline.readers import pdf_check
 from pipeline.readers.pdf_tables import CJK, Table, TooDense, find_tables
 from schemas import ParseWarning, SourceText
 
@@ -73,13 +78,13 @@ def sniff(head: bytes) -> bool:
 def read(data: bytes) -> SourceText:
     if not data.strip():
         raise ReadError("the file is empty")
+    pdf_check.check(data)  # before pdfium parses anything: decompression bombs, page trees that loop
     pdf = _open(data)
-    if len(pdf) > MAX_PDF_PAGES:
-        count = len(pdf)
-        pdf.close()
-        raise ReadError(f"{count:,} pages, far beyond a notice (limit {MAX_PDF_PAGES:,}); is it a collection? split it")
     try:
-        pages = [_read_page(pdf, index) for index in range(len(pdf))]
+        count = len(pdf)
+        if count > MAX_PDF_PAGES:
+            raise ReadError(f"{count:,} pages, far beyond a notice (limit {MAX_PDF_PAGES:,}); is it a collection? split it")
+        pages = [_read_page(pdf, index, count) for index in range(count)]
     finally:
         pdf.close()
     if not pages:
@@ -122,11 +127,22 @@ def _open(data: bytes) -> pdfium.PdfDocument:
         raise ReadError(f"not a readable PDF (damaged or truncated: {reason}); get a fresh copy of the file") from exc
 
 
-def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
-    page = pdf[index]
+def _read_page(pdf: pdfium.PdfDocument, index: int, count: int) -> _Page:
+    try:
+        page = pdf[index]
+    except pdfium.PdfiumError as exc:
+        raise ReadError(
+            f"page {index + 1} of {count} cannot be loaded (the page tree or the page is damaged); "
+            "re-export the file or get a fresh copy"
+        ) from exc
     try:
         height = page.get_height()
-        textpage = page.get_textpage()
+        try:
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError as exc:
+            raise ReadError(
+                f"the text of page {index + 1} of {count} cannot be read (damaged); re-export the file or get a fresh copy"
+            ) from exc
         try:
             lines = _lines_of(textpage)
             try:
