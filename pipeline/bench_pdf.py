@@ -1,6 +1,7 @@
 """Benchmark the PDF path: pages/s of read → extract → normalize, beside raw extractors.
 
     python -m pipeline.bench_pdf [FILE.pdf ...]      (or: make bench-pdf)
+    python -m pipeline.bench_pdf --pages [500,1000,2000,4000]
 
 Without arguments it uses the PDFs under ../shared/corpus/ (generated
 renderings of the seeds and real notices). For each file, in the same run:
@@ -11,6 +12,12 @@ renderings of the seeds and real notices). For each file, in the same run:
 
 Pages that draw tables also go through our table finder, so the summary
 shows text-only files (no table pages) apart from all files.
+
+`--pages` measures how the cost of a page grows with the pages of a file: it
+joins the generated renderings of the seeds (their task tables run over many
+pages) into files of each page count, and prints CPU ms per page to read and
+to extract, and the peak RSS. The page limit (MAX_PDF_PAGES) is lifted for it.
+ms/page should be flat.
 """
 
 from __future__ import annotations
@@ -82,7 +89,64 @@ def _table_pages(data: bytes) -> int:
         document.close()
 
 
+def joined_pdf(pages: int, sources: list[Path]) -> bytes:
+    """One PDF of `pages` pages: the sources' pages, over and over."""
+    import io
+
+    out = pdfium.PdfDocument.new()
+    documents = [pdfium.PdfDocument(path) for path in sources]
+    k = 0
+    while len(out) < pages:
+        source = documents[k % len(documents)]
+        out.import_pages(source, list(range(min(len(source), pages - len(out)))))
+        k += 1
+    buffer = io.BytesIO()
+    out.save(buffer)
+    return buffer.getvalue()
+
+
+def page_scaling(counts: list[int]) -> int:
+    """CPU ms per page, read and extract, for files of each page count; each in a process of its own."""
+    import subprocess
+
+    sources = [SHARED / "generated" / name for name in ("003_b8b4a31499fe38d2.pdf", "000_69453124e71ca7c9.pdf")]
+    if not all(path.exists() for path in sources):
+        print("../shared/corpus/generated is absent", file=sys.stderr)
+        return 2
+    print(f"{'pages':>6} {'MB':>6} {'read ms/page':>13} {'extract ms/page':>16} {'items':>7} {'peak RSS MB':>12}")
+    for count in counts:
+        out = subprocess.run([sys.executable, "-m", "pipeline.bench_pdf", "--one", str(count)],
+                             capture_output=True, text=True, check=True)
+        print(out.stdout.rstrip())
+    return 0
+
+
+def _one(count: int) -> None:
+    import resource
+
+    from pipeline import limits
+
+    sources = [SHARED / "generated" / name for name in ("003_b8b4a31499fe38d2.pdf", "000_69453124e71ca7c9.pdf")]
+    data = joined_pdf(count, sources)
+    limits.use(limits.FileLimits(pdf_pages=count))
+    dictionary = default_dictionary()
+    started = time.process_time()
+    source = read_bytes(Path("joined.pdf"), data)
+    read = time.process_time() - started
+    started = time.process_time()
+    doc = extract_document(source, source_path="joined.pdf", content_hash="bench", dictionary=dictionary)
+    extract = time.process_time() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{count:6d} {len(data) / 1e6:6.1f} {1000 * read / count:13.2f} {1000 * extract / count:16.2f} "
+          f"{len(doc.items):7d} {peak:12.0f}")
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--one"]:
+        _one(int(argv[1]))
+        return 0
+    if argv[:1] == ["--pages"]:
+        return page_scaling([int(n) for n in (argv[1] if len(argv) > 1 else "500,1000,2000,4000").split(",")])
     files = [Path(a) for a in argv] or sorted(SHARED.glob("*/*.pdf"))
     if not files:
         print("no PDF files given and ../shared/corpus is absent", file=sys.stderr)

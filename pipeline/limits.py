@@ -17,6 +17,9 @@ MEMORY_MB_PER_WORKER = 2048  # address space of a worker process (RLIMIT_AS)
 MAX_FILE_BYTES = 200 * 1024 * 1024  # any file
 MAX_TEXT_CHARS = 5_000_000  # text a reader may produce (≈ 2,500 pages of Chinese)
 MAX_PDF_PAGES = 3000
+MAX_PDF_PAGE_CONTENT_BYTES = 16 * 1024 * 1024  # a PDF page's drawing instructions (or a form's), inflated; a dense page: ~100 KB
+MAX_PDF_STREAM_BYTES = 64 * 1024 * 1024  # a PDF object stream or cross-reference stream, inflated
+PDF_MAX_RULE_CROSSINGS = 40_000  # ruling lines crossing on one page (a 200 x 200 grid); beyond: read as plain lines
 MAX_PAGE_BYTES = 16 * 1024 * 1024  # a web page
 DOCX_MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx archive, inflated
 DOCX_MAX_RATIO = 100  # inflated / packed, beyond 10 MB inflated
@@ -34,6 +37,7 @@ class FileLimits:
     file_mb: int = MAX_FILE_BYTES // 2**20  # any file, on disk
     text_chars: int = MAX_TEXT_CHARS  # text a reader may produce
     pdf_pages: int = MAX_PDF_PAGES
+    pdf_page_content_mb: int = MAX_PDF_PAGE_CONTENT_BYTES // 2**20  # a PDF page's content streams, inflated
     html_mb: int = MAX_PAGE_BYTES // 2**20  # a web page
     docx_inflated_mb: int = DOCX_MAX_UNCOMPRESSED // 2**20  # a .docx archive, inflated
     docx_blocks: int = DOCX_MAX_BLOCKS  # paragraphs and tables of a .docx body

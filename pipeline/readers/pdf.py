@@ -14,11 +14,16 @@ than pdfplumber. The reader then undoes what page layout did to the text:
   with rows split by a page break joined again.
 
 `page_starts` records where each page's text begins, for item provenance.
+
+Before pdfium parses anything, pdf_check walks the file's objects and refuses
+content that would inflate to gigabytes and page trees that loop; a page
+pdfium cannot load is a ReadError naming it.
 """
 
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
@@ -27,8 +32,9 @@ import regex
 
 from extractors.structure import ends_sentence, starts_numbered_block
 from pipeline.errors import ReadError
-from pipeline.limits import MAX_PDF_PAGES
-from pipeline.readers.pdf_tables import CJK, Table, find_tables
+from pipeline.limits import active, raise_hint
+from pipeline.readers import pdf_check
+from pipeline.readers.pdf_tables import CJK, Table, TooDense, find_tables
 from schemas import ParseWarning, SourceText
 
 FORMAT = "pdf"
@@ -61,6 +67,7 @@ class _Page:
     height: float
     lines: list[_Line] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    too_dense: str | None = None  # why its rules are too many to look for tables in: read as plain lines
 
 
 def sniff(head: bytes) -> bool:
@@ -71,13 +78,15 @@ def sniff(head: bytes) -> bool:
 def read(data: bytes) -> SourceText:
     if not data.strip():
         raise ReadError("the file is empty")
+    pdf_check.check(data)  # before pdfium parses anything: decompression bombs, page trees that loop
     pdf = _open(data)
-    if len(pdf) > MAX_PDF_PAGES:
-        count = len(pdf)
-        pdf.close()
-        raise ReadError(f"{count:,} pages, far beyond a notice (limit {MAX_PDF_PAGES:,}); is it a collection? split it")
     try:
-        pages = [_read_page(pdf, index) for index in range(len(pdf))]
+        count = len(pdf)
+        most = active().pdf_pages
+        if count > most:
+            raise ReadError(f"{count:,} pages, far beyond a notice (limit {most:,}; {raise_hint('pdf_pages')}); "
+                            "is it a collection? split it")
+        pages = [_read_page(pdf, index, count) for index in range(count)]
     finally:
         pdf.close()
     if not pages:
@@ -95,6 +104,16 @@ def read(data: bytes) -> SourceText:
                 message=f"pages {_ranges(empty)} have no text layer (scanned?); their content is missing",
             )
         )
+    dense = [p for p in pages if p.too_dense]
+    if dense:
+        warnings.append(
+            ParseWarning(
+                field="tables",
+                message=f"page{'s' if len(dense) > 1 else ''} {_ranges([p.number for p in dense])}: "
+                f"too many ruling lines to look for tables in ({dense[0].too_dense}; a grid, not a notice's "
+                "table); read as plain lines, no task-table rows from there",
+            )
+        )
     return SourceText(text=text, format=FORMAT, page_starts=page_starts, warnings=warnings)
 
 
@@ -110,13 +129,28 @@ def _open(data: bytes) -> pdfium.PdfDocument:
         raise ReadError(f"not a readable PDF (damaged or truncated: {reason}); get a fresh copy of the file") from exc
 
 
-def _read_page(pdf: pdfium.PdfDocument, index: int) -> _Page:
-    page = pdf[index]
+def _read_page(pdf: pdfium.PdfDocument, index: int, count: int) -> _Page:
+    try:
+        page = pdf[index]
+    except pdfium.PdfiumError as exc:
+        raise ReadError(
+            f"page {index + 1} of {count} cannot be loaded (the page tree or the page is damaged); "
+            "re-export the file or get a fresh copy"
+        ) from exc
     try:
         height = page.get_height()
-        textpage = page.get_textpage()
         try:
-            return _Page(index + 1, height, _lines_of(textpage), find_tables(page, textpage))
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError as exc:
+            raise ReadError(
+                f"the text of page {index + 1} of {count} cannot be read (damaged); re-export the file or get a fresh copy"
+            ) from exc
+        try:
+            lines = _lines_of(textpage)
+            try:
+                return _Page(index + 1, height, lines, find_tables(page, textpage))
+            except TooDense as exc:
+                return _Page(index + 1, height, lines, too_dense=str(exc))
         finally:
             textpage.close()
     finally:
@@ -184,8 +218,9 @@ def _place_tables(pages: list[_Page]) -> None:
     previous_row: list[str] | None = None
     previous_page = None
     header: list[str] | None = None
-    seen: list[list[str]] = []  # rows so far, to learn which columns every row fills
+    filled: dict[int, list[int]] = {}  # rows so far by length: [how many, then how many fill each column]
     for page in (p for p in pages if p.tables):
+        placed: list[tuple[float, float, _Line]] = []
         for table in page.tables:
             rows = [[_cell(c) for c in row] for row in table.rows]
             rows = [r for r in rows if any(r)]
@@ -195,30 +230,65 @@ def _place_tables(pages: list[_Page]) -> None:
             # the previous page; the rest starts this one, with a cell that
             # every other row fills (the number) left empty.
             if previous_row is not None and previous_page == page.number - 1 and len(rows[0]) == len(previous_row):
-                if _continues(seen, rows[0]):
+                if _continues(filled, rows[0]):
                     for k, cell in enumerate(rows.pop(0)):
                         previous_row[k] += cell
                 elif rows[0] == header:
                     rows.pop(0)  # the header row, repeated on each page
             if header is None and rows:
                 header = rows[0]
-            seen.extend(rows[1:] if rows and rows[0] is header else rows)
+            for row in rows[1:] if rows and rows[0] is header else rows:
+                counts = filled.setdefault(len(row), [0] * (len(row) + 1))
+                counts[0] += 1
+                for k, cell in enumerate(row, 1):
+                    counts[k] += bool(cell)
             x0, top, x1, bottom = table.bbox
-            inside = [
-                line
-                for line in page.lines
-                if top - 2 <= page.height - (line.top + line.bottom) / 2 <= bottom + 2
-            ]
             # The row lists are shared, so a continuation on the next page edits them in place.
-            placeholder = _Line("", x0, x1, page.height - top, page.height - bottom, table_rows=rows)
-            keep = [line for line in page.lines if line not in inside]
-            position = next(
-                (k for k, line in enumerate(keep) if line.top < placeholder.top), len(keep)
-            )
-            keep.insert(position, placeholder)
-            page.lines = keep
+            placed.append((top, bottom, _Line("", x0, x1, page.height - top, page.height - bottom, table_rows=rows)))
             if rows:
                 previous_row, previous_page = rows[-1], page.number
+        if placed:
+            page.lines = _with_tables(page.lines, placed, page.height)
+
+
+def _with_tables(lines: list[_Line], placed: list[tuple[float, float, _Line]], height: float) -> list[_Line]:
+    """The lines of a page without those inside its tables, each table's placeholder in their place.
+
+    `placed`: (top, bottom, placeholder) of each table, top to bottom (top-down coordinates). A line
+    is inside a table when its middle is within the table's height (±2 pt); a table goes before the
+    first line that starts below its top and no table above it has taken. In O((lines + tables) log).
+    """
+    # The first table (by index) holding each line, found by walking each table's band of line middles
+    # and skipping the lines an earlier table took (`after`: union-find to the next line not taken).
+    taken = [len(placed)] * len(lines)
+    middles = sorted((height - (line.top + line.bottom) / 2, k) for k, line in enumerate(lines))
+    keys = [m for m, _ in middles]
+    after = list(range(len(middles) + 1))
+
+    def untaken(i: int) -> int:
+        while after[i] != i:
+            after[i] = after[after[i]]
+            i = after[i]
+        return i
+
+    for t, (top, bottom, _) in enumerate(placed):
+        i = untaken(bisect_left(keys, top - 2))
+        while i < len(middles) and keys[i] <= bottom + 2:
+            taken[middles[i][1]] = t
+            after[i] = i + 1
+            i = untaken(i + 1)
+    # Where each table goes: the lines that qualify only become fewer from one table to the next
+    # (tops come lower, more lines are taken), so the first of them only moves forward.
+    out: list[_Line] = []
+    k = 0
+    for t, (_, _, placeholder) in enumerate(placed):
+        while k < len(lines) and (taken[k] <= t or lines[k].top >= placeholder.top):
+            if taken[k] == len(placed):
+                out.append(lines[k])
+            k += 1
+        out.append(placeholder)
+    out.extend(line for line, by in zip(lines[k:], taken[k:]) if by == len(placed))
+    return out
 
 
 def _cell(value: str) -> str:
@@ -230,12 +300,12 @@ def _cell(value: str) -> str:
     return out.replace("\t", " ")
 
 
-def _continues(rows: list[list[str]], row: list[str]) -> bool:
-    """Is `row` the rest of a row: empty in a column that (nearly) every row fills?"""
-    same = [r for r in rows if len(r) == len(row)]
-    if len(same) < 3:
+def _continues(filled: dict[int, list[int]], row: list[str]) -> bool:
+    """Is `row` the rest of a row: empty in a column that (nearly) every row of its length so far fills?"""
+    counts = filled.get(len(row))
+    if counts is None or counts[0] < 3:
         return False
-    key_columns = [k for k in range(len(row)) if sum(1 for r in same if r[k]) >= 0.9 * len(same)]
+    key_columns = [k for k in range(len(row)) if counts[k + 1] >= 0.9 * counts[0]]
     return any(not row[k] for k in key_columns) and any(row)
 
 

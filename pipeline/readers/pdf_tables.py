@@ -13,19 +13,29 @@ only when it is thin (a bar ≤ 3 pt across). A wide filled box is a background
 or a highlight; read as cell borders it cut a real notice's paragraphs into a
 two-column table that repeated lines.
 
+The work is near-linear in the rule crossings, and a page whose rules cross
+more than PDF_MAX_RULE_CROSSINGS times (a 200 x 200 grid; a notice's tables
+cross a few thousand times) raises TooDense: the reader reads that page as
+plain lines. Without the cap a 1,400 x 1,400 grid of lines, a 67 KB file,
+would be millions of cells.
+
 Coordinates are top-down (y grows downward from the page's top), as in pdfplumber.
 """
 
 from __future__ import annotations
 
 import ctypes
-from bisect import bisect_right
+import gc
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import regex
+
+from pipeline.limits import PDF_MAX_RULE_CROSSINGS
 
 SNAP = 3.0  # rules this close are one rule
 JOIN = 3.0  # pieces of a rule with a gap this small are one rule
@@ -51,6 +61,10 @@ class Table:
     rows: list[list[str]]
 
 
+class TooDense(Exception):
+    """The page's rules cross too often to look for tables in them."""
+
+
 @dataclass
 class _Rule:
     horizontal: bool
@@ -59,19 +73,39 @@ class _Rule:
     end: float  # x1 or bottom
 
 
-def find_tables(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[Table]:
-    """The ruled tables on a page, top to bottom; [] when it draws none."""
+def find_tables(
+    page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, max_crossings: int = PDF_MAX_RULE_CROSSINGS
+) -> list[Table]:
+    """The ruled tables on a page, top to bottom; [] when it draws none.
+
+    Raises TooDense when the rules cross more than `max_crossings` times.
+    """
     height = page.get_height()
     rules = _merge(list(_rules(page.raw, height)))
     horizontal = [r for r in rules if r.horizontal]
     vertical = [r for r in rules if not r.horizontal]
     if len(horizontal) < 2 or len(vertical) < 2:
         return []
-    groups = _tables_of(_cells(horizontal, vertical))
-    if not groups:
-        return []
-    chars = list(_chars(textpage, height))
-    return [_table(cells, chars) for cells in groups]
+    with _no_gc():
+        groups = _tables_of(_cells(horizontal, vertical, max_crossings))
+        if not groups:
+            return []
+        chars = list(_chars(textpage, height))
+        return [_table(cells, chars, max_crossings) for cells in groups]
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """No cyclic garbage collection while cells are found: they make tens of thousands of small sets and
+    tuples (no cycles), and the collections those trigger walk every object the process holds, which
+    made a dense page's cost grow faster than its crossings."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --- rules from path objects ---------------------------------------------------
@@ -186,49 +220,85 @@ def _merge(rules: list[_Rule]) -> list[_Rule]:
 # --- cells and tables -----------------------------------------------------------
 
 
-def _cells(horizontal: list[_Rule], vertical: list[_Rule]) -> list[tuple[float, float, float, float]]:
+def _cells(
+    horizontal: list[_Rule], vertical: list[_Rule], max_crossings: int = PDF_MAX_RULE_CROSSINGS
+) -> list[tuple[float, float, float, float]]:
     """The smallest rectangles whose four sides are drawn, as (x0, top, x1, bottom)."""
-    # Each crossing point, with the rules through it (by index).
-    crossings: dict[tuple[float, float], tuple[set[int], set[int]]] = {}
-    for vi, v in enumerate(vertical):
-        for hi, h in enumerate(horizontal):
-            if h.start - CROSS <= v.at <= h.end + CROSS and v.start - CROSS <= h.at <= v.end + CROSS:
-                through = crossings.setdefault((v.at, h.at), (set(), set()))
-                through[0].add(vi)
-                through[1].add(hi)
-
-    def joined_vertically(p, q) -> bool:
-        return bool(crossings[p][0] & crossings[q][0])
-
-    def joined_horizontally(p, q) -> bool:
-        return bool(crossings[p][1] & crossings[q][1])
-
-    points = sorted(crossings)  # so each list below runs top to bottom, left to right
+    crossings = _crossings(horizontal, vertical, max_crossings)
+    points = sorted(crossings)  # so each line below runs top to bottom, left to right
     by_x: dict[float, list[tuple[float, float]]] = {}
     by_y: dict[float, list[tuple[float, float]]] = {}
     for p in points:
         by_x.setdefault(p[0], []).append(p)
         by_y.setdefault(p[1], []).append(p)
+    place = {p: (k, 0) for line in by_x.values() for k, p in enumerate(line)}
+    for line in by_y.values():
+        for k, p in enumerate(line):
+            place[p] = (place[p][0], k)
+    # The points below p (to its right) that share a vertical (horizontal) rule with it come first in
+    # its column (row): a rule through p and a point further on passes through every point between.
+    # So each search stops at the first point not joined to p; on a grid it stops at once. `budget`
+    # bounds the rest (rules that meet without closing cells).
+    budget = 8 * max_crossings
     cells = []
     for p in points:
-        below = [q for q in by_x[p[0]] if q[1] > p[1]]
-        right = [q for q in by_y[p[1]] if q[0] > p[0]]
-        cell = next(
-            (
-                (p[0], p[1], r[0], b[1])
-                for b in below
-                if joined_vertically(p, b)
-                for r in right
-                if joined_horizontally(p, r)
-                and (r[0], b[1]) in crossings
-                and joined_vertically((r[0], b[1]), r)
-                and joined_horizontally((r[0], b[1]), b)
-            ),
-            None,
-        )
+        verticals, horizontals = crossings[p]
+        column, row = by_x[p[0]], by_y[p[1]]
+        below_at, right_at = place[p][0] + 1, place[p][1] + 1
+        if below_at == len(column) or right_at == len(row):
+            continue  # the bottom or right edge: no cell starts here
+        cell = None
+        for bi in range(below_at, len(column)):
+            b = column[bi]
+            if not verticals & crossings[b][0]:
+                break
+            for ri in range(right_at, len(row)):
+                r = row[ri]
+                budget -= 1
+                if budget < 0:
+                    raise TooDense(f"its ruling lines meet without closing cells too often ({len(points):,} crossings)")
+                if not horizontals & crossings[r][1]:
+                    break
+                corner = crossings.get((r[0], b[1]))
+                if corner is not None and corner[0] & crossings[r][0] and corner[1] & crossings[b][1]:
+                    cell = (p[0], p[1], r[0], b[1])
+                    break
+            if cell is not None:
+                break
         if cell:
             cells.append(cell)
     return cells
+
+
+def _crossings(
+    horizontal: list[_Rule], vertical: list[_Rule], max_crossings: int
+) -> dict[tuple[float, float], tuple[set[int], set[int]]]:
+    """Each point where a vertical rule meets a horizontal one, with the rules through it (by index)."""
+    order = sorted(range(len(horizontal)), key=lambda k: horizontal[k].at)
+    heights = [horizontal[k].at for k in order]
+    # Only the horizontal rules at the heights a vertical one spans can cross it.
+    spans = [(bisect_left(heights, v.start - CROSS), bisect_right(heights, v.end + CROSS)) for v in vertical]
+    if sum(last - first for first, last in spans) > max_crossings:
+        # Count first (cheap), then build: a dense grid is refused after max_crossings comparisons.
+        looked = met = 0
+        for v, (first, last) in zip(vertical, spans):
+            looked += last - first
+            if looked > 8 * max_crossings:
+                raise TooDense(f"it draws too many ruling lines side by side (over {8 * max_crossings:,} pairs to try)")
+            for hi in order[first:last]:
+                h = horizontal[hi]
+                met += h.start - CROSS <= v.at <= h.end + CROSS
+            if met > max_crossings:
+                raise TooDense(f"its ruling lines cross over {max_crossings:,} times")
+    crossings: dict[tuple[float, float], tuple[set[int], set[int]]] = {}
+    for vi, (v, (first, last)) in enumerate(zip(vertical, spans)):
+        for hi in order[first:last]:
+            h = horizontal[hi]
+            if h.start - CROSS <= v.at <= h.end + CROSS:
+                through = crossings.setdefault((v.at, h.at), (set(), set()))
+                through[0].add(vi)
+                through[1].add(hi)
+    return crossings
 
 
 def _tables_of(cells: list[tuple]) -> list[list[tuple]]:
@@ -290,17 +360,22 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> Iterator[_Char]:
         space = ""
 
 
-def _table(cells: list[tuple], chars: list[_Char]) -> Table:
+def _table(cells: list[tuple], chars: list[_Char], max_slots: int = PDF_MAX_RULE_CROSSINGS) -> Table:
     """Rows of cell text, one column per distinct left edge (pdfplumber's Table.extract)."""
-    columns = sorted({c[0] for c in cells})
+    columns = {x: k for k, x in enumerate(sorted({c[0] for c in cells}))}
     tops = sorted({c[1] for c in cells})
     # Which cell holds a point: a grid of every cell edge, each slot mapped to its cell.
     xs = sorted({c[0] for c in cells} | {c[2] for c in cells})
     ys = sorted({c[1] for c in cells} | {c[3] for c in cells})
+    x_at = {x: k for k, x in enumerate(xs)}
+    y_at = {y: k for k, y in enumerate(ys)}
+    spans = [(x_at[x0], x_at[x1], y_at[top], y_at[bottom]) for x0, top, x1, bottom in cells]
+    if sum((i1 - i0) * (j1 - j0) for i0, i1, j0, j1 in spans) > 4 * max_slots:
+        raise TooDense(f"its cells' edges make a grid of over {4 * max_slots:,} slots")
     slot_owner: dict[tuple[int, int], int] = {}
-    for k, (x0, top, x1, bottom) in enumerate(cells):
-        for i in range(xs.index(x0), xs.index(x1)):
-            for j in range(ys.index(top), ys.index(bottom)):
+    for k, (i0, i1, j0, j1) in enumerate(spans):
+        for i in range(i0, i1):
+            for j in range(j0, j1):
                 slot_owner[(i, j)] = k
     inside: dict[int, list[_Char]] = {}
     for char in chars:
@@ -313,7 +388,7 @@ def _table(cells: list[tuple], chars: list[_Char]) -> Table:
             inside.setdefault(slot_owner[(i, j)], []).append(char)
     rows: dict[float, list[str]] = {top: [""] * len(columns) for top in tops}
     for k, (x0, top, _, _) in enumerate(cells):
-        rows[top][columns.index(x0)] = _cell_text(inside.get(k, []))
+        rows[top][columns[x0]] = _cell_text(inside.get(k, []))
     bbox = (min(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells), max(c[3] for c in cells))
     return Table(bbox, [rows[top] for top in tops])
 
