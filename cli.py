@@ -360,18 +360,20 @@ def search(
 def export(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
     db: DbOption = Path("data/notices.duckdb"),
-    fmt: Annotated[str, typer.Option("--format", help="parquet, csv or jsonl.")] = "parquet",
+    fmt: Annotated[str, typer.Option("--format", help="parquet, csv or jsonl (a file per table), or duckdb1 "
+                                     "(the whole database as one file DuckDB 1.0 and later open).")] = "parquet",
 ) -> None:
     """Write every table of the database to files (parquet, csv or jsonl).
 
     Example: notices export exports/ --db data/notices.duckdb --format csv
+    Example: notices export for_dbeaver/ --db data/notices.duckdb --format duckdb1
     """
     try:
         with _open_db(db) as store:
             written = store.export(out_dir, fmt)
     except NoticeError as exc:
         _fail(exc)
-    typer.echo(f"wrote {len(written)} files to {out_dir}: " + ", ".join(p.name for p in written))
+    typer.echo(f"wrote {len(written)} file{'s' if len(written) != 1 else ''} to {out_dir}: " + ", ".join(p.name for p in written))
 
 
 def _open_db(db: Path):

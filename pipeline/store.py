@@ -285,8 +285,8 @@ VIEWS = {
 # Query words are matched to indexed words equal to them or (for words of two
 # or more characters) contained in them, so `应急科普` finds 应急 and 科普.
 MACROS = {
-    # No WITH: DuckDB before 2.0 cannot read a table macro with CTEs that 2.0 wrote (files stay
-    # readable from DuckDB 1.0, see STORAGE_COMPATIBILITY).
+    # No WITH: DuckDB before 2.0 cannot read a table macro with CTEs that 2.0 wrote (see
+    # DUCKDB1_STORAGE: a copy for DuckDB 1.x keeps this macro working).
     "search_items": """(query, k1 := 1.2, b := 0.75) AS TABLE
         SELECT c.document_id, c.item_key,
                sum(ln(1 + (corpus.n - df.df + 0.5) / (df.df + 0.5))
@@ -318,10 +318,9 @@ MACROS = {
 # Version of the database layout (not of the JSON documents). Bump it with a
 # migration in _MIGRATIONS when a table, view or macro changes.
 STORE_VERSION = 5
-# New database files are written in the storage format DuckDB 1.0 reads, so researchers on any
-# DuckDB since 1.0 (CLI, DBeaver, R, Python) can open them; DuckDB 2.0's own format would need 2.0.
-# (It applies when a file is created; an existing file keeps its format.)
-STORAGE_COMPATIBILITY = "v1.0.0"
+# `notices export --format duckdb1` writes a copy DuckDB 1.0 and later open (the file an ingest
+# writes is in DuckDB 2.0's own format: the older one costs the writer ~14%).
+DUCKDB1_STORAGE = "v1.0.0"
 
 
 def document_id(content_hash: str) -> str:
@@ -363,7 +362,7 @@ class Store:
         if not parent.exists():
             raise StoreError(f"the folder {parent} does not exist; create it or choose another --db path", path=path)
         try:
-            con = duckdb.connect(path, config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
+            con = duckdb.connect(path)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 # DuckDB names the holder ("… is held in /usr/bin/python3 (PID 6457)"): keep it.
@@ -647,15 +646,18 @@ class Store:
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def export(self, out_dir: str | Path, fmt: str) -> list[Path]:
-        """Write every table to `out_dir` as parquet, csv or jsonl; returns the files written."""
+        """Write every table to `out_dir` as parquet, csv or jsonl, or the whole database as one
+        file DuckDB 1.0 and later open (duckdb1); returns the files written."""
         options = {"parquet": "FORMAT parquet", "csv": "FORMAT csv, HEADER", "jsonl": "FORMAT json"}
-        if fmt not in options:
-            raise StoreError(f"unknown export format '{fmt}'; choose parquet, csv or jsonl")
+        if fmt not in (*options, "duckdb1"):
+            raise StoreError(f"unknown export format '{fmt}'; choose parquet, csv, jsonl or duckdb1")
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the folder {out}: {exc.strerror or exc}") from exc
+        if fmt == "duckdb1":
+            return [self._export_duckdb1(out / "notices.duckdb")]
         written = []
         for table in ["meta", *TABLES]:
             target = out / f"{table}.{fmt}"
@@ -675,6 +677,28 @@ class Store:
                 ) from exc
             written.append(target)
         return written
+
+    def _export_duckdb1(self, target: Path) -> Path:
+        """The database copied into `target` in the storage format of DuckDB 1.0 (tables with their
+        comments, views, macros), written beside and renamed."""
+        partial = target.with_name(f".{target.name}.partial")
+        partial.unlink(missing_ok=True)
+        (name,) = self.con.execute("SELECT current_database()").fetchone()
+        try:
+            self.con.execute(f"ATTACH {_sql_string(str(partial))} AS duckdb1_copy (STORAGE_VERSION '{DUCKDB1_STORAGE}')")
+            try:
+                self.con.execute(f'COPY FROM DATABASE "{name}" TO duckdb1_copy')
+            finally:
+                self.con.execute("DETACH duckdb1_copy")
+            os.replace(partial, target)
+        except (duckdb.Error, OSError) as exc:
+            partial.unlink(missing_ok=True)
+            Path(f"{partial}.wal").unlink(missing_ok=True)
+            if _is_damage(exc):
+                raise as_store_error(exc, self.path) from exc
+            reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc).split("\n")[0]
+            raise StoreError(f"cannot write {target} ({reason}); free space on that disk or export to another folder") from exc
+        return target
 
     def record_error(
         self, run_id: int, source_path: str, stage: str, error_class: str, message: str,
