@@ -33,7 +33,6 @@ import regex
 from extractors.structure import ends_sentence, starts_numbered_block
 from pipeline.errors import ReadError
 from pipeline.limits import active, raise_hint
-from pipeline.readers import pdf_check
 from pipeline.readers.pdf_tables import CJK, Table, TooDense, find_tables
 from schemas import ParseWarning, SourceText
 
@@ -78,6 +77,10 @@ def sniff(head: bytes) -> bool:
 def read(data: bytes) -> SourceText:
     if not data.strip():
         raise ReadError("the file is empty")
+    # Imported here: pdfminer (and what it imports) costs 0.1 s and ~15 MB, paid only by a
+    # process that reads a PDF, not by the writer or a batch without PDFs.
+    from pipeline.readers import pdf_check
+
     pdf_check.check(data)  # before pdfium parses anything: decompression bombs, page trees that loop
     pdf = _open(data)
     try:
