@@ -65,7 +65,7 @@ def test_export_refuses_an_unknown_format(seed_db, tmp_path):
     db = tmp_path / "copy.duckdb"
     shutil.copy(seed_db, db)
     result = runner.invoke(app, ["export", str(tmp_path / "o"), "--db", str(db), "--format", "xml"])
-    assert result.exit_code == 2 and "choose parquet, csv or jsonl" in result.output
+    assert result.exit_code == 2 and "choose parquet, csv, jsonl or duckdb1" in result.output
 
 
 def test_every_column_has_a_chinese_and_english_comment(seed_db):
