@@ -397,7 +397,18 @@ def schema() -> None:
 
 
 def main() -> None:
-    app()
+    """The console script. A usage error (a bad option value, a missing argument) is one line
+    naming the command to ask for help, not the box typer draws."""
+    try:
+        code = app(standalone_mode=False, prog_name="notices")
+    except Exception as exc:
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):  # not click's usage error
+            raise
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+        raise SystemExit(exc.exit_code) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -150,3 +150,10 @@ def test_an_export_for_duckdb_1_holds_the_whole_database_in_its_storage_format(s
     # DuckDB 1.x cannot read a table macro with CTEs that 2.0 wrote.
     assert macro is not None and " WITH " not in str(macro[0]).upper()
     assert not list((tmp_path / "out").glob(".*partial*"))
+
+
+def test_a_usage_error_from_the_console_script_is_one_line(seed_copy):
+    result = _notices("search", "科普", "-n", "-3", "--db", str(seed_copy))
+    _one_line_error(result, "--limit", "greater than or equal to 1", "notices search --help")
+    result = _notices("ingest", "--workers", "0", ".", "--db", str(seed_copy))
+    _one_line_error(result, "--workers", "notices ingest --help")
