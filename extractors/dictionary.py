@@ -86,6 +86,8 @@ def read_tsv(text: str, *, origin: str = "dictionary") -> tuple[list[UnitEntry],
         if len(cells) < 2 or not cells[0]:
             errors.append(f"{where}: expected tab-separated {', '.join(COLUMNS)}; got {line[:80]!r}")
             continue
+        while len(cells) > len(COLUMNS) and not cells[-1]:
+            cells.pop()  # trailing tabs (spreadsheet exports)
         if len(cells) > len(COLUMNS):
             errors.append(f"{where}: {len(cells)} columns, at most {len(COLUMNS)} ({', '.join(COLUMNS)})")
             continue
