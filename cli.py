@@ -315,7 +315,7 @@ def renormalize(
 
     try:
         entries = read_dictionary_files(dictionary)
-        with _open_db(db) as store:
+        with _open_db(db, read_only=False) as store:
             units_dictionary, result = store.use_dictionary(entries, reset=reset_dictionary)
             if result is None:
                 result = store.renormalize(units_dictionary)
@@ -376,13 +376,14 @@ def export(
     typer.echo(f"wrote {len(written)} file{'s' if len(written) != 1 else ''} to {out_dir}: " + ", ".join(p.name for p in written))
 
 
-def _open_db(db: Path):
-    """The Store of an existing database (a command that reads must not create an empty one)."""
+def _open_db(db: Path, *, read_only: bool = True):
+    """The Store of an existing database (a command that reads must not create an empty one).
+    Read-only unless the command writes: several readers at once, and read-only copies, work."""
     from pipeline.store import Store
 
     if not db.exists():
         raise NoticeError(f"no database at {db}; create it with: notices ingest PATH --db {db}")
-    return Store.open(db)
+    return Store.open(db, read_only=read_only)
 
 
 @app.command()

@@ -353,16 +353,21 @@ class Store:
     # -- opening ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, threads: int | None = None, memory_limit_mb: int | None = None) -> Store:
+    def open(
+        cls, path: str | Path, *, threads: int | None = None, memory_limit_mb: int | None = None,
+        read_only: bool = False,
+    ) -> Store:
         """Open (creating or migrating) a database. An ingest passes threads=1 and a
         memory limit: the writer then leaves the cores and the memory to the
-        parsing workers. The limit is raised when a write needs more (see write_documents)."""
+        parsing workers. The limit is raised when a write needs more (see write_documents).
+        `read_only` (commands that only read): several may read at once, a read-only copy
+        opens, nothing is created or migrated."""
         path = str(path)
         parent = Path(path).parent
         if not parent.exists():
             raise StoreError(f"the folder {parent} does not exist; create it or choose another --db path", path=path)
         try:
-            con = duckdb.connect(path)
+            con = duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 # DuckDB names the holder ("… is held in /usr/bin/python3 (PID 6457)"): keep it.
@@ -385,9 +390,12 @@ class Store:
         try:
             if memory_limit_mb:
                 store._set_memory_limit(memory_limit_mb)
-            store._ensure_schema()
-        except duckdb.Error as exc:
-            con.close()
+            if read_only:
+                store._check_schema()
+            else:
+                store._ensure_schema()
+        except BaseException as exc:
+            con.close()  # else DuckDB keeps the file open (and in this mode) for the process
             readable = as_store_error(exc, path)
             if readable is not None:
                 raise readable from exc
@@ -420,6 +428,28 @@ class Store:
         readable = as_store_error(exc, self.path) if exc is not None else None
         if readable is not None:
             raise readable from exc
+
+    def _check_schema(self) -> None:
+        """A database opened read-only must be of this version: it cannot be migrated."""
+        try:
+            row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.CatalogException:
+            row = None
+        if row is None:
+            raise StoreError("not a policy-notices database (no meta table); check the --db path", path=self.path)
+        version = int(row[0])
+        if version > STORE_VERSION:
+            raise StoreError(
+                f"made by a newer policy-notices (database version {version}, this one knows {STORE_VERSION}); "
+                "upgrade policy-notices",
+                path=self.path,
+            )
+        if version < STORE_VERSION:
+            raise StoreError(
+                f"made by an older policy-notices (database version {version}, this one reads {STORE_VERSION}); "
+                f"upgrade it once with: notices renormalize --db {self.path}",
+                path=self.path,
+            )
 
     def _ensure_schema(self) -> None:
         con = self.con
@@ -685,7 +715,7 @@ class Store:
         partial.unlink(missing_ok=True)
         (name,) = self.con.execute("SELECT current_database()").fetchone()
         try:
-            self.con.execute(f"ATTACH {_sql_string(str(partial))} AS duckdb1_copy (STORAGE_VERSION '{DUCKDB1_STORAGE}')")
+            self.con.execute(f"ATTACH {_sql_string(str(partial))} AS duckdb1_copy (STORAGE_VERSION '{DUCKDB1_STORAGE}', READ_WRITE)")
             try:
                 self.con.execute(f'COPY FROM DATABASE "{name}" TO duckdb1_copy')
             finally:

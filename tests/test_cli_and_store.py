@@ -168,3 +168,26 @@ def test_console_script_is_installed():
     assert exe.exists(), "run `make test`, which installs the project"
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0 and "ingest" in result.stdout
+
+
+def test_commands_that_read_open_the_database_read_only(tmp_path, seed_db):
+    """A notebook's read-only connection does not block search, units or export, and they can run
+    side by side (each opens the file read-only)."""
+    db = tmp_path / "x.duckdb"
+    shutil.copy(seed_db, db)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import duckdb,time; c=duckdb.connect({str(db)!r}, read_only=True); print('ok', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        assert run("search", "应急 科普", "--db", str(db), "-n", "2").exit_code == 0
+        assert run("units", "--db", str(db), "--limit", "3").exit_code == 0
+        assert run("export", str(tmp_path / "out"), "--db", str(db), "--format", "csv").exit_code == 0
+        # A command that writes still meets the lock, and says who holds it.
+        result = run("renormalize", "--db", str(db))
+        assert result.exit_code == 2 and f"PID {holder.pid}" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()

@@ -242,3 +242,15 @@ def test_a_version_4_database_with_copies_becomes_one_document_per_content(seeds
 
     report = ingest([folder], db, workers=1)
     assert report.counts["unchanged"] == 6 and report.counts["new"] == 0
+
+
+def test_a_command_that_reads_an_older_database_says_how_to_upgrade_it(seeds_dir, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    db = _old_db(4, seeds_dir, tmp_path, monkeypatch)
+    result = CliRunner().invoke(app, ["search", "科普", "--db", str(db)])
+    assert result.exit_code == 2 and "upgrade it once with: notices renormalize" in result.stderr
+    assert CliRunner().invoke(app, ["renormalize", "--db", str(db)]).exit_code == 0
+    assert CliRunner().invoke(app, ["search", "科普", "--db", str(db)]).exit_code == 0
