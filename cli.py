@@ -24,11 +24,12 @@ DictionaryOption = Annotated[
     list[Path] | None,
     typer.Option(
         "--dictionary",
+        metavar="FILE",
         help="Extra unit dictionary (TSV: canonical_name, level, kind, jurisdiction, aliases|…); repeatable. "
         "Its entries are kept in the database (custom_units): later commands use them without the flag.",
     ),
 ]
-DbOption = Annotated[Path, typer.Option("--db", help="DuckDB file made by `notices ingest`.")]
+DbOption = Annotated[Path, typer.Option("--db", metavar="FILE", help="DuckDB file made by `notices ingest`.")]
 
 EXIT_CODES = """Exit codes: 0 all files ingested; 1 some files failed (the others are in); 2 usage or environment error (bad path, locked database)."""
 
@@ -50,7 +51,7 @@ FirstListedLeadsOption = Annotated[
 
 @app.command()
 def parse(
-    file: Annotated[Path, typer.Argument(help="A notice file (.txt, .pdf, .docx).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A notice file (.txt, .pdf, .docx, .html).")],
     first_listed_leads: FirstListedLeadsOption = False,
 ) -> None:
     """Parse one notice and print it as JSON.
@@ -74,8 +75,8 @@ def parse(
 
 @app.command(epilog=EXIT_CODES)
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
-    db: Annotated[Path, typer.Option("--db", help="DuckDB file to create or update.")] = Path("data/notices.duckdb"),
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Files or folders (searched recursively).")],
+    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="DuckDB file to create or update.")] = Path("data/notices.duckdb"),
     force: Annotated[bool, typer.Option(help="Re-parse files even when unchanged.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
@@ -86,17 +87,17 @@ def ingest(
         typer.Option("--workers", "-w", min=1, metavar="N",
                      help="Processes that parse files (default and most: the number of cores)."),
     ] = None,
-    glob: Annotated[str | None, typer.Option("--glob", help="Only files matching this pattern, e.g. '*.pdf'.")] = None,
+    glob: Annotated[str | None, typer.Option("--glob", metavar="PATTERN", help="Only files matching this pattern, e.g. '*.pdf'.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat any parse warning as a failure of that file.")] = False,
     first_listed_leads: FirstListedLeadsOption = False,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Parse again files whose unchanged content failed before.")
     ] = False,
     max_seconds: Annotated[
-        float, typer.Option("--max-seconds", min=1, help="Wall time a worker may spend on one file before it is stopped.")
+        float, typer.Option("--max-seconds", min=1, metavar="SECONDS", help="Wall time a worker may spend on one file before it is stopped.")
     ] = SECONDS_PER_FILE,
     max_memory_mb: Annotated[
-        int, typer.Option("--max-memory-mb", min=256, help="Memory (address space) each worker process may use.")
+        int, typer.Option("--max-memory-mb", min=256, metavar="MB", help="Memory (address space) each worker process may use.")
     ] = MEMORY_MB_PER_WORKER,
     file_limit: Annotated[
         list[str] | None,
@@ -180,7 +181,7 @@ def ingest(
 
 @app.command()
 def remove(
-    paths: Annotated[list[Path], typer.Argument(help="Stored files or folders to let go of (they may be gone).")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Stored files or folders to let go of (they may be gone).")],
     db: DbOption = Path("data/notices.duckdb"),
 ) -> None:
     """Retire the documents of files or folders from the current data (their rows stay as history).
@@ -212,8 +213,8 @@ def remove(
 @app.command()
 def check(
     update: Annotated[bool, typer.Option(help="Rewrite the expected outputs from the current parser.")] = False,
-    raw: Annotated[Path, typer.Option(help="Folder of input notices.")] = Path("data/raw"),
-    parsed: Annotated[Path, typer.Option(help="Folder of reviewed outputs.")] = Path("data/parsed"),
+    raw: Annotated[Path, typer.Option(metavar="FOLDER", help="Folder of input notices.")] = Path("data/raw"),
+    parsed: Annotated[Path, typer.Option(metavar="FOLDER", help="Folder of reviewed outputs.")] = Path("data/parsed"),
 ) -> None:
     """Compare the parse of every file in data/raw/ with its reviewed output in data/parsed/.
 
@@ -331,7 +332,7 @@ def renormalize(
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="Words to look for, e.g. '科普 老年人'.")],
+    query: Annotated[str, typer.Argument(metavar="WORDS", help="Words to look for, e.g. '科普 老年人'.")],
     db: DbOption = Path("data/notices.duckdb"),
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, metavar="N", help="How many items to show.")] = 10,
 ) -> None:
@@ -358,9 +359,9 @@ def search(
 
 @app.command()
 def export(
-    out_dir: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
+    out_dir: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder to write one file per table into.")],
     db: DbOption = Path("data/notices.duckdb"),
-    fmt: Annotated[str, typer.Option("--format", help="parquet, csv or jsonl (a file per table), or duckdb1 "
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet, csv or jsonl (a file per table), or duckdb1 "
                                      "(the whole database as one file DuckDB 1.0 and later open).")] = "parquet",
 ) -> None:
     """Write every table of the database to files (parquet, csv or jsonl).

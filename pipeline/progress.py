@@ -86,8 +86,8 @@ class Reporter:
             f"({report.files_per_second:.1f} files/s, {report.workers} worker{'s' if report.workers > 1 else ''})"
         )
         self.out.print(
-            f"added {report.items_added} items and {report.unit_mentions_added} unit mentions; "
-            f"{report.warnings} warnings in the database (see the document_warnings table)"
+            f"added {_count(report.items_added, 'item')} and {_count(report.unit_mentions_added, 'unit mention')}; "
+            f"{_count(report.warnings, 'warning')} in the database (see the document_warnings table)"
         )
         for note in report.notes:
             self.out.print(f"note: {note}")
@@ -102,3 +102,8 @@ class Reporter:
             self.out.print(f"  failed: {display_path(failure.path)}: {failure.message}")
         if report.failures:
             self.out.print("  (each failure is also a row in the ingest_errors table)")
+
+
+def _count(n: int, noun: str) -> str:
+    """"1 warning", "2 warnings"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
