@@ -31,7 +31,7 @@ DictionaryOption = Annotated[
 ]
 DbOption = Annotated[Path, typer.Option("--db", metavar="FILE", help="DuckDB file made by `notices ingest`.")]
 
-EXIT_CODES = """Exit codes: 0 all files ingested; 1 some files failed (the others are in); 2 usage or environment error (bad path, locked database)."""
+EXIT_CODES = """Exit codes: 0 all files ingested, or the only failures are files that failed before and did not change (listed; with --strict they count); 1 some files failed (the others are in); 2 usage or environment error (bad path, locked database, full disk)."""
 
 
 def _fail(exc: Exception, code: int = 2) -> None:

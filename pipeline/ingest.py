@@ -357,9 +357,13 @@ class IngestReport:
     notes: list[str] = field(default_factory=list)  # what was adjusted (shown with the summary)
     renormalized: dict[str, int] | None = None  # stored mentions resolved again: the dictionary changed
 
+    strict: bool = False
+
     @property
     def exit_code(self) -> int:
-        return 1 if self.counts["failed"] or self.counts["unchanged_failed"] else 0
+        """1 when a file failed in this run; files that failed before and did not change are
+        reported, not counted (a weekly re-run is not an error for them), except with --strict."""
+        return 1 if self.counts["failed"] or (self.strict and self.counts["unchanged_failed"]) else 0
 
     @property
     def files_per_second(self) -> float:
@@ -435,7 +439,7 @@ def ingest(
     asked = workers
     workers = min(max(1, workers or cores), cores)
     files, others = discover(paths, glob, allow_none=prune)
-    report = IngestReport(db=str(db), workers=workers)
+    report = IngestReport(db=str(db), workers=workers, strict=strict)
     if asked and asked > cores:
         # Parsing is CPU-bound: more workers than cores only add memory and switching.
         report.notes.append(f"--workers {asked} is more than the {cores} cores this process may use; using {cores}")

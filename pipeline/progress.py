@@ -102,6 +102,9 @@ class Reporter:
             self.out.print(f"  failed: {display_path(failure.path)}: {failure.message}")
         if report.failures:
             self.out.print("  (each failure is also a row in the ingest_errors table)")
+        if report.counts["unchanged_failed"] and not report.counts["failed"] and report.exit_code == 0:
+            self.out.print("exit code 0: the only failures are files that failed before and did not change "
+                           "(--retry-failed parses them again; --strict counts them)")
 
 
 def _count(n: int, noun: str) -> str:

@@ -173,8 +173,9 @@ def test_content_that_failed_is_not_parsed_again_until_it_changes_or_is_retried(
     assert first.counts["failed"] == 2 and first.exit_code == 1
     second = ingest([folder], db, workers=1)
     assert (second.counts["failed"], second.counts["unchanged_failed"], second.counts["unchanged"]) == (0, 2, 2)
-    assert second.exit_code == 1  # still a problem to report, not parsed again
+    assert second.exit_code == 0  # reported, not parsed again, and no new failure
     assert all("failed before" in f.message for f in second.failures)
+    assert ingest([folder], db, workers=1, strict=True).exit_code == 1  # --strict: any failure counts
     (folder / "empty.txt").write_text("关于做好春季科普工作的通知\n各区科协：\n请认真组织实施。\n", encoding="utf-8")
     third = ingest([folder], db, workers=1)
     assert (third.counts["new"], third.counts["unchanged_failed"]) == (1, 1)
