@@ -49,7 +49,3 @@ def with_entries(entries: list[UnitEntry]) -> UnitDictionary:
         dictionary.add(entry)
     return dictionary
 
-
-def load_dictionary(extra: list[Path] | None = None) -> UnitDictionary:
-    """The shipped dictionary with the entries of each `extra` TSV file added (later files win)."""
-    return with_entries([entry for entry, _ in read_dictionary_files(extra)])

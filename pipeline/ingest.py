@@ -544,9 +544,7 @@ class _Writer:
         if same is None or same[1] == key:
             return False
         doc_id, where = same
-        from pipeline.store import _still_holds
-
-        if source_key(stored_file(where)) == key or not _still_holds(where, digest):
+        if source_key(stored_file(where)) == key or not still_holds(where, digest):
             # Its stored path names this very file (written by an older version, relative or
             # through a symlink), or no longer holds these bytes: the document is here now.
             self.store.relocate(doc_id, key)
@@ -723,7 +721,6 @@ class _Supervisor:
                 continue
             worker.queue.pop(0)
             worker.parsed += 1
-            worker.started = time.monotonic()
             deliver(result)
         if not worker.queue:
             if worker.parsed >= TASKS_PER_WORKER:
@@ -781,8 +778,7 @@ def _prune(store: Store, paths: list[str | Path], glob: str | None) -> list[str]
         key for key in store.stored_paths()
         if _under(key, roots)
         and (not glob or _matches(Path(key), glob))
-        # Gone, or now a symlink to another file (which is stored under its own path).
-        and (not stored_file(key).exists() or source_key(stored_file(key)) != key)
+        and _gone(key)
     ]
     if gone:
         store.remove(gone)
@@ -800,6 +796,12 @@ def remove(db: str | Path, paths: list[str | Path]) -> tuple[list[str], dict[str
         matched = [key for key in store.stored_paths() if _under(key, roots)]
         counts = store.remove(matched) if matched else {"retired": 0, "relocated": 0, "duplicates_dropped": 0}
     return matched, counts
+
+
+def _gone(key: str) -> bool:
+    """A stored file that is gone, or now a symlink to another file (stored under its own path)."""
+    file = stored_file(key)
+    return not file.exists() or source_key(file) != key
 
 
 def _under(key: str, roots: list[str]) -> bool:
@@ -823,6 +825,11 @@ def _hash_of(path: Path) -> str | None:
         return content_hash(_read(path))
     except ReadError:
         return None
+
+
+def still_holds(stored_path: str, digest: str) -> bool:
+    """Whether the file at a stored path is there and still holds the bytes `digest` names."""
+    return _hash_of(stored_file(stored_path)) == digest
 
 
 def _death_cause(exitcode: int | None, memory_mb: int) -> tuple[str, str]:

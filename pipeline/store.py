@@ -329,14 +329,6 @@ def document_id(content_hash: str) -> str:
     return hashlib.sha256(f"document\0{content_hash}".encode()).hexdigest()[:16]
 
 
-def _still_holds(stored_path: str, digest: str) -> bool:
-    """Whether the file at a stored path is there and still holds the bytes `digest` names."""
-    from pipeline.ingest import content_hash, stored_file  # ingest imports this module lazily too
-
-    try:
-        return content_hash(stored_file(stored_path).read_bytes()) == digest
-    except OSError:
-        return False
 
 
 class Store:
@@ -581,11 +573,10 @@ class Store:
         dictionary = with_entries(self.custom_units())
         fingerprint = _fingerprint(dictionary)
         row = self.con.execute("SELECT value FROM meta WHERE key = 'dictionary_fingerprint'").fetchone()
-        has_mentions = self.con.execute("SELECT count(*) FROM unit_mentions").fetchone()[0] > 0
-        counts = None
         if row is not None and row[0] == fingerprint:
             return dictionary, None
-        if has_mentions:
+        counts = None
+        if self.con.execute("SELECT count(*) FROM unit_mentions").fetchone()[0]:
             counts = self.renormalize(dictionary)
         else:
             self.load_dictionary(dictionary)
@@ -633,17 +624,15 @@ class Store:
             for m in resolve_mentions(mentions, jurisdiction, dictionary, issuers.get(doc_id, ())):
                 rows.append(_mention_row(m, item_key, doc_id))
                 resolved.append((m, jurisdiction))
-        con.execute("BEGIN")
-        try:
+
+        def replace_mentions() -> None:
             con.execute("DELETE FROM unit_mentions")
             _insert(con, "unit_mentions", rows)
             con.execute("DELETE FROM units WHERE source = 'jurisdiction_rule'")
             _load_dictionary(con, dictionary)
             _add_rule_units(con, resolved)
-            con.execute("COMMIT")
-        except BaseException:
-            _rollback(con)
-            raise
+
+        self._transaction(replace_mentions)
         unresolved = sum(1 for r in rows if r["resolution"] == "unresolved")
         return {"mentions_before": before, "mentions_after": len(rows), "unresolved": unresolved}
 
@@ -688,38 +677,39 @@ class Store:
             raise StoreError(f"cannot create the folder {out}: {exc.strerror or exc}") from exc
         if fmt == "duckdb1":
             return [self._export_duckdb1(out / "notices.duckdb")]
-        written = []
+        written: list[Path] = []
         for table in ["meta", *TABLES]:
             target = out / f"{table}.{fmt}"
-            # Written beside, then renamed: a full disk never leaves a cut file that looks whole.
-            partial = out / f".{table}.{fmt}.partial"
-            try:
-                self.con.execute(f"COPY {table} TO {_sql_string(str(partial))} ({options[fmt]})")
-                os.replace(partial, target)
-            except (duckdb.Error, OSError) as exc:
-                partial.unlink(missing_ok=True)
-                if _is_damage(exc):
-                    raise as_store_error(exc, self.path) from exc
-                reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc).split("\n")[0]
-                raise StoreError(
-                    f"cannot write {target} ({reason}); free space on that disk or export to another folder "
-                    f"({len(written)} of {len(TABLES) + 1} tables were written)",
-                ) from exc
+            self._write_beside(
+                target, lambda partial: self.con.execute(f"COPY {table} TO {_sql_string(str(partial))} ({options[fmt]})"),
+                f" ({len(written)} of {len(TABLES) + 1} tables were written)",
+            )
             written.append(target)
         return written
 
     def _export_duckdb1(self, target: Path) -> Path:
         """The database copied into `target` in the storage format of DuckDB 1.0 (tables with their
-        comments, views, macros), written beside and renamed."""
-        partial = target.with_name(f".{target.name}.partial")
-        partial.unlink(missing_ok=True)
+        comments, views, macros)."""
         (name,) = self.con.execute("SELECT current_database()").fetchone()
-        try:
-            self.con.execute(f"ATTACH {_sql_string(str(partial))} AS duckdb1_copy (STORAGE_VERSION '{DUCKDB1_STORAGE}', READ_WRITE)")
+
+        def copy(partial: Path) -> None:
+            attach = f"ATTACH {_sql_string(str(partial))} AS duckdb1_copy (STORAGE_VERSION '{DUCKDB1_STORAGE}', READ_WRITE)"
+            self.con.execute(attach)
             try:
                 self.con.execute(f'COPY FROM DATABASE "{name}" TO duckdb1_copy')
             finally:
                 self.con.execute("DETACH duckdb1_copy")
+
+        self._write_beside(target, copy)
+        return target
+
+    def _write_beside(self, target: Path, write: Callable[[Path], object], progress: str = "") -> None:
+        """`write(partial)` then rename it to `target`: a full disk never leaves a cut file that looks
+        whole. A failure is one StoreError naming `target` (or the damaged database)."""
+        partial = target.with_name(f".{target.name}.partial")
+        partial.unlink(missing_ok=True)
+        try:
+            write(partial)
             os.replace(partial, target)
         except (duckdb.Error, OSError) as exc:
             partial.unlink(missing_ok=True)
@@ -727,8 +717,9 @@ class Store:
             if _is_damage(exc):
                 raise as_store_error(exc, self.path) from exc
             reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc).split("\n")[0]
-            raise StoreError(f"cannot write {target} ({reason}); free space on that disk or export to another folder") from exc
-        return target
+            raise StoreError(
+                f"cannot write {target} ({reason}); free space on that disk or export to another folder{progress}"
+            ) from exc
 
     def record_error(
         self, run_id: int, source_path: str, stage: str, error_class: str, message: str,
@@ -771,6 +762,8 @@ class Store:
     def _release(self, paths: list[str]) -> dict[str, int]:
         """remove(), inside the caller's transaction. Each document row is updated once at most:
         DuckDB refuses a second update of a referenced row in one transaction."""
+        from pipeline.ingest import still_holds  # file I/O lives in ingest (which imports this module lazily)
+
         current, duplicates = self.current_versions(), self.duplicate_versions()
         gone = set(paths)
         dropped = [p for p in paths if p in duplicates]
@@ -783,7 +776,7 @@ class Store:
             doc_id, digest = current[path]
             # The document stays current at a duplicate file only if that file still holds its bytes.
             others = [p for p, (d, _) in sorted(duplicates.items())
-                      if d == doc_id and p not in gone and _still_holds(p, digest)]
+                      if d == doc_id and p not in gone and still_holds(p, digest)]
             if others:
                 self.con.execute("DELETE FROM duplicate_files WHERE source_path = ?", [others[0]])
                 del duplicates[others[0]]
@@ -885,8 +878,8 @@ class Store:
             if previous and previous[0] != new_id and previous[1] == doc.content_hash:
                 successors[previous[0]] = new_id
         rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
-        con.execute("BEGIN")
-        try:
+
+        def write() -> None:
             again = [prev for _, _, new_id, prev in plans if prev is not None and prev == new_id]
             if again:  # the same version again: its rows are written anew
                 for table in _CHILD_TABLES:
@@ -938,11 +931,8 @@ class Store:
             _add_rule_units(
                 con, [(m, i.jurisdiction) for doc, *_ in plans for i in doc.items for m in i.responsible_units]
             )
-            con.execute("COMMIT")
-        except BaseException:
-            _rollback(con)
-            self._current = self._by_content = self._duplicates = None  # the caches may hold the undone changes
-            raise
+
+        self._transaction(write)
         statuses = []
         for doc, _, new_id, previous in plans:
             current[doc.source_path] = (new_id, doc.content_hash)
