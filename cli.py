@@ -31,6 +31,50 @@ DictionaryOption = Annotated[
 ]
 DbOption = Annotated[Path, typer.Option("--db", metavar="FILE", help="DuckDB file made by `notices ingest`.")]
 
+# The filters every reading command shares (search, docs, export, report): see pipeline/lookup.py.
+JurisdictionOption = Annotated[
+    str | None, typer.Option("--jurisdiction", metavar="PLACE", help="行政区域: 北京市, or its start (北京).")
+]
+YearOption = Annotated[int | None, typer.Option("--year", metavar="YEAR", help="Year of the document (成文日期, else 发文字号).")]
+SinceOption = Annotated[
+    str | None, typer.Option("--since", metavar="DATE", help="成文日期 on or after DATE (2023-04-13, 2023-04 or 2023).")
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", metavar="DATE", help="成文日期 on or before DATE (2023-04-13, 2023-04 or 2023).")
+]
+IssuerOption = Annotated[str | None, typer.Option("--issuer", metavar="NAME", help="Part of an issuing organ's name.")]
+UnitOption = Annotated[
+    str | None, typer.Option("--unit", metavar="NAME", help="A responsible unit, canonical name or alias (市科协).")
+]
+DocOption = Annotated[
+    list[str] | None,
+    typer.Option("--doc", metavar="DOC", help="A document: id, 发文字号, file name or part of the title; repeatable."),
+]
+
+
+def document_filter(
+    jurisdiction: str | None = None,
+    year: int | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    issuer: str | None = None,
+    unit: str | None = None,
+    doc: list[str] | None = None,
+):
+    """The DocumentFilter of a command's filter options (a bad date is a NoticeError)."""
+    from pipeline.lookup import DocumentFilter, date_bound
+
+    return DocumentFilter(
+        jurisdiction=jurisdiction,
+        year=year,
+        since=date_bound(since) if since else None,
+        until=date_bound(until, end=True) if until else None,
+        issuer=issuer,
+        unit=unit,
+        docs=tuple(doc or ()),
+    )
+
+
 EXIT_CODES = """Exit codes: 0 all files ingested, or the only failures are files that failed before and did not change (listed; with --strict they count); 1 some files failed (the others are in); 2 usage or environment error (bad path, locked database, full disk)."""
 
 

@@ -82,3 +82,15 @@ def seed_db(tmp_path_factory) -> Path:
     report = ingest(SEED_FILES, db)
     assert report.exit_code == 0, report.failures
     return db
+
+
+@pytest.fixture(scope="session")
+def raw_db(tmp_path_factory) -> Path:
+    """A database of every sample in data/raw/ (seeds, DOCX, PDF, web pages), made once per test
+    session (read it, do not write)."""
+    from pipeline.ingest import ingest
+
+    db = tmp_path_factory.mktemp("raw_db") / "raw.duckdb"
+    report = ingest([RAW], db)
+    assert report.exit_code == 0, report.failures
+    return db
