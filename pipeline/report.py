@@ -32,6 +32,15 @@ UNKNOWN_PLACE = "(unknown)"
 OTHER_PLACES = "(other)"
 UNRESOLVED_KIND = "unresolved"
 
+TABLEAU10 = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+             "#bab0ac"]
+GREYS = {OTHER_PLACES: "#9e9e9e", UNKNOWN_PLACE: "#d0d0d0"}
+# The kinds of units.tsv (README), and names no entry resolves.
+KIND_COLOURS = {
+    "government": "#1f77b4", "party": "#d62728", "people_organization": "#2ca02c", "public_institution": "#ff7f0e",
+    "legislature_judiciary": "#9467bd", "military": "#8c564b", "enterprise": "#e377c2", "jurisdiction": "#17becf",
+    UNRESOLVED_KIND: "#a0a0a0",
+}
 ROLE_NAMES = {"lead": "牵头", "responsible": "负责", "cooperating": "配合", "participant": "参与", "guiding": "指导"}
 
 
@@ -334,6 +343,12 @@ def chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
     schema = f"https://vega.github.io/schema/vega-lite/v{_vega_lite_major()}.json"
     config = {"font": _FONTS, "view": {"stroke": None}, "axis": {"labelFontSize": 11, "titleFontSize": 12},
               "legend": {"labelFontSize": 11, "titleFontSize": 12}}
+    # Places by their number of documents, the greys of "(other)" and "(unknown)" last.
+    totals: dict[str, int] = {}
+    for r in data.documents_by_year:
+        totals[r["jurisdiction"]] = totals.get(r["jurisdiction"], 0) + r["documents"]
+    named = sorted((p for p in totals if p not in GREYS), key=lambda p: (-totals[p], p))
+    places = named + [p for p in GREYS if p in totals]
     years = sorted({r["year"] for r in data.documents_by_year}, key=lambda y: (y == NO_YEAR, y))
     documents = {
         "$schema": schema,
@@ -342,10 +357,12 @@ def chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
         "data": {"values": data.documents_by_year},
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
-            "x": {"field": "year", "type": "ordinal", "sort": years, "title": "year", "axis": {"labelAngle": 0}},
+            "x": {"field": "year", "type": "ordinal", "sort": years, "title": "year",
+                  "axis": {"labelAngle": 0 if len(years) <= 10 else -45}},
             "y": {"field": "documents", "type": "quantitative", "title": "documents", "stack": "zero"},
             "color": {"field": "jurisdiction", "type": "nominal", "title": "jurisdiction",
-                      "scale": {"scheme": "tableau10"}},
+                      "scale": {"domain": places, "range": [TABLEAU10[i % 10] for i in range(len(named))]
+                                + [GREYS[p] for p in places[len(named):]]}},
             "order": {"field": "documents", "type": "quantitative", "sort": "descending"},
             "tooltip": [{"field": "year"}, {"field": "jurisdiction"}, {"field": "documents"}],
         },
@@ -383,6 +400,9 @@ def chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
          "label": n.unit if n.unit in labelled else ""}
         for n in data.network_nodes
     ]
+    # One colour per kind in every report, in the dictionary's order of kinds.
+    kinds = [k for k in KIND_COLOURS if any(n.kind == k for n in data.network_nodes)]
+    kinds += sorted({n.kind for n in data.network_nodes} - set(kinds))
     unit_scale = {"domain": [-0.05, 1.05], "nice": False}
     xy = {"x": {"field": "x", "type": "quantitative", "axis": None, "scale": unit_scale},
           "y": {"field": "y", "type": "quantitative", "axis": None, "scale": unit_scale}}
@@ -404,7 +424,7 @@ def chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
                           "size": {"field": "shared_tasks", "type": "quantitative", "title": "tasks shared",
                                    "scale": {"range": [40, 900]}},
                           "color": {"field": "kind", "type": "nominal", "title": "kind of unit",
-                                    "scale": {"scheme": "category10"}},
+                                    "scale": {"domain": kinds, "range": [KIND_COLOURS.get(k, "#bcbd22") for k in kinds]}},
                           "tooltip": [{"field": "unit"}, {"field": "kind"}, {"field": "shared_tasks"}]}},
             {"data": {"values": node_rows},
              "mark": {"type": "text", "dy": -12, "fontSize": 11, "color": "#222"},
