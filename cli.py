@@ -404,8 +404,9 @@ def report(
     except NoticeError as exc:
         _fail(exc)
     size = written.stat().st_size
-    typer.echo(f"wrote {written} ({size / 1e6:.1f} MB): {len(data.documents)} documents, "
-               f"{sum(len(p.tasks) for p in data.documents)} tasks, {len(data.unresolved)} unresolved names")
+    documents, tasks, names = len(data.documents), sum(len(p.tasks) for p in data.documents), len(data.unresolved)
+    typer.echo(f"wrote {written} ({size / 1e6:.1f} MB): {documents} document{'s' if documents != 1 else ''}, "
+               f"{tasks} task{'s' if tasks != 1 else ''}, {names} unresolved name{'s' if names != 1 else ''}")
 
 
 def _open_db(db: Path, *, read_only: bool = True):

@@ -410,7 +410,7 @@ def chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
         "$schema": schema,
         "config": config,
         "width": "container", "height": 560,
-        "layer": [
+        "layer": ([
             {"data": {"values": edge_rows},
              "mark": {"type": "rule", "color": "#8c8c8c", "tooltip": True},
              "encoding": {**xy, "x2": {"field": "x2"}, "y2": {"field": "y2"},
@@ -418,6 +418,7 @@ def chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
                                           "scale": {"range": [0.6, 6]}},
                           "opacity": {"value": 0.45},
                           "tooltip": [{"field": "source"}, {"field": "target"}, {"field": "shared_tasks"}]}},
+        ] if edge_rows else []) + [  # no links (units whose partners are cut off): no empty layer to warn about
             {"data": {"values": node_rows},
              "mark": {"type": "circle", "stroke": "white", "strokeWidth": 1, "opacity": 0.95, "tooltip": True},
              "encoding": {**xy,
@@ -431,7 +432,10 @@ def chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
              "encoding": {**xy, "text": {"field": "label"}}},
         ],
     }
-    return {"chart-documents": documents, "chart-workload": workload, "chart-network": network}
+    # A chart without data is left out (Vega would warn of empty extents); the page says why instead.
+    charts = {"chart-documents": (documents, data.documents_by_year), "chart-workload": (workload, workload_rows),
+              "chart-network": (network, node_rows)}
+    return {name: spec for name, (spec, rows) in charts.items() if rows}
 
 
 def _e(value: Any) -> str:
@@ -479,6 +483,7 @@ def render(data: ReportData, script: str | None = None) -> str:
     # An inlined script must not hold its own end tag (the bundle does not; a later one might).
     script = script.replace("</script", "<\\/script")
     t = data.totals
+    specs = chart_specs(data)
     index_rows = "\n".join(
         f'<tr><td><a href="#doc-{_e(p.document_id)}">{_e(p.title)}</a></td><td>{_e(p.doc_number)}</td>'
         f'<td>{_e(p.year)}</td><td>{_e(p.jurisdiction)}</td><td class="n">{len(p.tasks)}</td>'
@@ -518,7 +523,9 @@ def render(data: ReportData, script: str | None = None) -> str:
         "UNRESOLVED_ROWS": unresolved_rows or '<tr><td colspan="5">every unit name resolves</td></tr>',
         "DOCUMENTS": "\n".join(_document_section(p) for p in data.documents),
         "FONTS": _FONTS,
-        "SPECS": _json_for_script(chart_specs(data)),
+        "SPECS": _json_for_script(specs),
+        "WORKLOAD_EMPTY": "" if "chart-workload" in specs else '<p class="note">No task names a unit.</p>',
+        "NETWORK_EMPTY": "" if "chart-network" in specs else '<p class="note">No two units share a task.</p>',
         "VEGA": script,
     }
     page = resources.files("pipeline").joinpath("report_template.html").read_text(encoding="utf-8")

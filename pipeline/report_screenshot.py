@@ -38,7 +38,7 @@ def screenshot(db: Path, out: Path, width: int = 1280) -> Path:
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(page_file.as_uri())
-            page.wait_for_selector('body[data-charts-drawn="3"]', timeout=30_000)
+            page.wait_for_selector("body[data-charts-drawn]", timeout=30_000)
             if errors:
                 raise SystemExit(f"the report has page errors: {errors}")
             # From the top to the end of the network: the charts, not the long tables below.

@@ -56,40 +56,52 @@ def report(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(report, tmp_path_factory):
-    """The report open in headless chromium, its charts drawn; console messages, page errors and
-    requests that left the file are recorded on the page."""
+def browser(tmp_path_factory):
+    """Headless chromium with a fresh profile (--user-data-dir)."""
     _need_browser()
     from playwright.sync_api import sync_playwright
 
-    out, _ = report
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium_profile")),  # a fresh --user-data-dir
+            str(tmp_path_factory.mktemp("chromium_profile")),
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},
         )
         try:
-            tab = context.new_page()
-            tab.console, tab.errors, tab.requests = [], [], []
-            tab.on("console", lambda m: tab.console.append(f"{m.type}: {m.text}"))
-            tab.on("pageerror", lambda e: tab.errors.append(str(e)))
-
-            def offline(route):
-                if not route.request.url.startswith(("file:", "data:")):
-                    tab.requests.append(route.request.url)
-                    return route.abort()
-                return route.continue_()
-
-            tab.route("**/*", offline)
-            tab.goto(out.as_uri())
-            tab.wait_for_selector('body[data-charts-drawn="3"]', timeout=30_000)
-            yield tab
+            yield context
         finally:
             context.close()
 
 
+def _open(browser, report_file: Path):
+    """A tab showing `report_file` once its charts are drawn; console messages, page errors and
+    requests that left the file are recorded on it."""
+    tab = browser.new_page()
+    tab.console, tab.errors, tab.requests = [], [], []
+    tab.on("console", lambda m: tab.console.append(f"{m.type}: {m.text}"))
+    tab.on("pageerror", lambda e: tab.errors.append(str(e)))
+
+    def offline(route):
+        if not route.request.url.startswith(("file:", "data:")):
+            tab.requests.append(route.request.url)
+            return route.abort()
+        return route.continue_()
+
+    tab.route("**/*", offline)
+    tab.goto(report_file.as_uri())
+    tab.wait_for_selector("body[data-charts-drawn]", timeout=30_000)
+    return tab
+
+
+@pytest.fixture(scope="module")
+def page(browser, report):
+    tab = _open(browser, report[0])
+    yield tab
+    tab.close()
+
+
 def test_no_console_messages_page_errors_or_requests(page):
+    assert page.get_attribute("body", "data-charts-drawn") == "3"
     assert page.console == []
     assert page.errors == []
     assert page.requests == []  # nothing fetched: the page works offline
@@ -176,3 +188,24 @@ def _png_pixels(png: bytes) -> tuple[int, int, list[bytes]]:
         if y % 10 == 0:
             pixels.extend(bytes(line[x:x + 3]) for x in range(0, stride, channels * 5))
     return width, height, pixels
+
+
+def test_a_report_without_units_draws_what_it_has_silently(browser, tmp_path):
+    """One notice whose tasks name no unit: no workload bars, no network, and still no warning."""
+    from pipeline.ingest import ingest
+
+    (tmp_path / "notice.txt").write_text(
+        "关于做好节能工作的通知\n\n各单位：\n\n一、加强组织领导。各单位要高度重视。\n\n二、做好宣传。广泛宣传节能知识。\n\n"
+        "北京市发展和改革委员会\n2023年5月1日\n", encoding="utf-8")
+    ingest([tmp_path / "notice.txt"], tmp_path / "one.duckdb")
+    out, data = write_report(tmp_path / "one.duckdb", tmp_path / "one.html")
+    assert data.top_units == [] and data.network_nodes == []
+    tab = _open(browser, out)
+    try:
+        assert tab.get_attribute("body", "data-charts-drawn") == "1"
+        assert tab.locator("#chart-documents g.mark-rect.role-mark path").count() == 1
+        assert "No task names a unit" in tab.inner_text("#chart-workload")
+        assert "No two units share a task" in tab.inner_text("#chart-network")
+        assert (tab.console, tab.errors, tab.requests) == ([], [], [])
+    finally:
+        tab.close()
