@@ -1,7 +1,7 @@
 """`notices report`: one self-contained HTML page of a database, to send to someone.
 
 Two steps: `gather` reads the figures from the database as plain data (tested against SQL over
-the seed database), `render` turns them into the page. The charts are Vega-Lite specs drawn in
+the database of data/raw/), `render` turns them into the page. The charts are Vega-Lite specs drawn in
 the browser by Vega, whose script (with Vega-Lite and vega-embed, ~0.9 MB) vl-convert-python
 ships inside its wheel and is inlined: the page loads nothing at view time.
 """
@@ -25,6 +25,7 @@ from pipeline.store import Store
 # The network shows the units sharing the most tasks: a few hundred nodes are unreadable.
 NETWORK_UNITS = 40
 WORKLOAD_UNITS = 25
+HINTED_NAMES = 100
 # Jurisdictions beyond these many get one colour, "(other)": a legend of 26 places is no help.
 YEAR_CHART_JURISDICTIONS = 9
 NO_YEAR = "(no year)"
@@ -283,9 +284,12 @@ def _unresolved(store: Store) -> list[UnresolvedName]:
     from pipeline.dictionary import with_entries
 
     dictionary = with_entries(store.custom_units())
+    # Hints (a fuzzy match over every alias) for the most frequent names only: a corpus with
+    # thousands of unresolved names would wait seconds for hints nobody reads that far down.
     return [
-        UnresolvedName(name, count, uses, suggest(name, place_named(uses[0][2]), dictionary))
-        for name, count, uses in store.unresolved_mentions()
+        UnresolvedName(name, count, uses,
+                       suggest(name, place_named(uses[0][2]), dictionary) if rank < HINTED_NAMES else [])
+        for rank, (name, count, uses) in enumerate(store.unresolved_mentions())
     ]
 
 
