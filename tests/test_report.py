@@ -201,3 +201,22 @@ def test_empty_database_is_a_report_error(tmp_path):
     Store.open(db).close()
     with pytest.raises(ReportError, match="no current documents"):
         write_report(db, tmp_path / "r.html")
+
+
+def test_report_help_has_examples_and_plain_metavars():
+    result = subprocess.run([sys.executable, "-m", "cli", "report", "--help"], capture_output=True, text=True,
+                            cwd=ROOT, env={"COLUMNS": "200", "PATH": ""})
+    assert result.returncode == 0
+    assert "Example: notices report --db" in result.stdout
+    assert re.search(r"--db\s+FILE", result.stdout) and re.search(r"--out\s+FILE", result.stdout)
+    assert re.search(r"--network-units\s+N\b", result.stdout)
+
+
+def test_report_reads_beside_another_read_only_connection(raw_db, tmp_path):
+    """The report opens the database read-only: a notebook's read-only connection does not block it."""
+    notebook = duckdb.connect(str(raw_db), read_only=True)
+    try:
+        out, data = write_report(raw_db, tmp_path / "r.html")
+    finally:
+        notebook.close()
+    assert out.exists() and len(data.documents) == 24
