@@ -42,16 +42,23 @@ def query_words(query: str) -> list[str]:
     return list(words)
 
 
-def _bm25(tokens: str, rows: str, key: str) -> str:
-    """BM25 of the `rows` (items or passages) over their `tokens` table for the words bound to its `?`.
-    df, N and the average length are over the whole current corpus of that kind (filters do
-    not change the scores)."""
+def _matches(name: str, tokens: str, key: str) -> str:
+    """A CTE of the rows of `tokens` whose word is one bound to its `?` (read once: scoring needs
+    them twice, for the words' document frequencies and for the scores)."""
+    return f"{name} AS MATERIALIZED (SELECT document_id, {key}, token, tf FROM {tokens} " \
+           f"WHERE token IN (SELECT unnest(?::VARCHAR[])))"
+
+
+def _bm25(matches: str, rows: str, key: str, extra: str = "") -> str:
+    """BM25 of the `rows` (items or passages) whose words are in the CTE `matches`. df, N and the
+    average length are over the whole current corpus of that kind (filters do not change the scores)."""
     return f"""
         SELECT t.document_id, t.{key},
-               sum(ln(1 + (c.n - t.df + 0.5) / (t.df + 0.5))
-                   * t.tf * ({K1} + 1) / (t.tf + {K1} * (1 - {B} + {B} * r.word_count / c.avg_len))) AS score
-        FROM (SELECT document_id, {key}, token, tf, count(*) OVER (PARTITION BY token) AS df
-              FROM {tokens} WHERE token IN (SELECT unnest(?::VARCHAR[]))) t
+               sum(ln(1 + (c.n - f.df + 0.5) / (f.df + 0.5))
+                   * t.tf * ({K1} + 1) / (t.tf + {K1} * (1 - {B} + {B} * r.word_count / c.avg_len))) AS score,
+               any_value(r.start_offset) AS start_offset{extra}
+        FROM {matches} t
+        JOIN (SELECT token, count(*) AS df FROM {matches} GROUP BY token) f USING (token)
         JOIN {rows} r USING (document_id, {key}),
              (SELECT count(*) AS n, avg(word_count) AS avg_len FROM {rows} WHERE word_count > 0) c
         GROUP BY t.document_id, t.{key}"""
@@ -123,23 +130,28 @@ def search(
     if not words:
         return []
     flt = flt or DocumentFilter()
-    item_where, item_params = flt.where(con, "d", item_alias="r")
+    # Each part joins its rows once (in _bm25, for their lengths), then only the documents.
+    item_where, item_params = flt.where(con, "d", item_alias="h")
     parts = [
         f"SELECT 'item' AS kind, h.document_id, h.item_key, NULL::INTEGER AS passage_no, h.score, "
-        f"d.source_path, r.start_offset FROM ({_bm25('item_tokens', 'items', 'item_key')}) h "
-        f"JOIN items r USING (document_id, item_key) JOIN documents d USING (document_id) WHERE {item_where}"
+        f"d.source_path, h.start_offset FROM ({_bm25('item_matches', 'items', 'item_key')}) h "
+        f"JOIN documents d USING (document_id) WHERE {item_where}"
     ]
-    params = [words, *item_params]  # each part: the words (in its FROM), then its filter (its WHERE)
+    ctes = [_matches("item_matches", "item_tokens", "item_key")]
+    params = list(item_params)
     if not (items_only or flt.unit):
         doc_where, doc_params = flt.where(con, "d")
         parts.append(
-            f"SELECT r.kind, h.document_id, NULL, h.passage_no, h.score, d.source_path, "
-            f"r.start_offset FROM ({_bm25('passage_tokens', 'passages', 'passage_no')}) h "
-            f"JOIN passages r USING (document_id, passage_no) JOIN documents d USING (document_id) WHERE {doc_where}"
+            f"SELECT h.kind, h.document_id, NULL, h.passage_no, h.score, d.source_path, h.start_offset "
+            f"FROM ({_bm25('passage_matches', 'passages', 'passage_no', ', any_value(r.kind) AS kind')}) h "
+            f"JOIN documents d USING (document_id) WHERE {doc_where}"
         )
-        params += [words, *doc_params]
+        ctes.append(_matches("passage_matches", "passage_tokens", "passage_no"))
+        params += doc_params
     sql = " UNION ALL ".join(f"({p})" for p in parts)
+    params = [words] * len(ctes) + params  # the CTEs' words come first in the text
     rows = con.execute(
+        f"WITH {', '.join(ctes)} "
         f"SELECT h.kind, h.document_id, h.item_key, h.passage_no, h.score, coalesce(i.search_words, p.search_words), "
         f"d.title, d.doc_number, "
         f"d.issued_date, d.jurisdiction, d.source_path, coalesce(i.section_key, p.section_key), "
