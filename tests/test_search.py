@@ -210,3 +210,20 @@ def test_the_real_corpus_finds_limits_on_purchases_in_titles_and_paragraphs(shar
     with duckdb.connect(str(db), read_only=True) as con:
         kinds = {h.kind for h in search(con, "限购", limit=20)}
     assert {"title", "paragraph"} <= kinds
+
+
+def test_the_search_command_does_not_load_jieba_or_the_parser(raw_db):
+    """jieba's dictionary (~2 s) and the parser are what made `notices search` slow to start."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from cli import main\n"
+        f"sys.argv = ['notices', 'search', '应急科普', '--db', {str(raw_db)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+        "loaded = [m for m in ('jieba', 'extractors.notice', 'extractors.structure') if m in sys.modules]\n"
+        "print('loaded:', loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "附件/7" in result.stdout and result.stdout.splitlines()[-1] == "loaded: []"
