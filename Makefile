@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/notices.duckdb
 
-.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png clean
+.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png bench-search clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench-store: $(VENV)/.installed
 
 bench-report: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_report
+
+bench-search: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench_search
 
 bench-pdf: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_pdf

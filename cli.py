@@ -374,31 +374,140 @@ def renormalize(
     )
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of objects.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV (UTF-8 with BOM, for Excel) with a header row.")]
+
+
+def _print_rows(rows: list[dict], columns: list[str], as_json: bool, as_csv: bool) -> None:
+    from pipeline.listing import as_csv as csv_bytes, as_json as json_text
+
+    if as_json:
+        typer.echo(json_text(rows), nl=False)
+    else:
+        stream = typer.get_binary_stream("stdout")
+        stream.write(csv_bytes(rows, columns))
+        stream.flush()
+
+
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(metavar="WORDS", help="Words to look for, e.g. '科普 老年人'.")],
     db: DbOption = Path("data/notices.duckdb"),
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, metavar="N", help="How many items to show.")] = 10,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, metavar="N", help="How many hits to show.")] = 10,
+    jurisdiction: JurisdictionOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    issuer: IssuerOption = None,
+    unit: UnitOption = None,
+    doc: DocOption = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
 ) -> None:
-    """Full-text search over task items, best first (BM25 over jieba words).
+    """Full-text search over the whole text (tasks, titles, headings, paragraphs), best first (BM25).
+
+    Each hit: rank, score, date, jurisdiction, file, where it is (item key, 标题, 章节 key, or the
+    heading and line of a paragraph), the text around the match, and a task's units with their
+    roles (★ the lead). With --unit, only tasks that name the unit.
 
     Example: notices search "应急科普" --db data/notices.duckdb
-    The same ranking in SQL: SELECT * FROM search_items('应急 科普') LIMIT 10;
+    Example: notices search 限购 --jurisdiction 沈阳 --since 2022-01 --json
+    Example: notices search 科普 --unit 市科协 --year 2023 --csv > hits.csv
+    Example: notices search 老年人 --doc 京纲要办发〔2023〕2号 -n 20
+    The tasks' ranking in SQL: SELECT * FROM search_items('应急 科普') LIMIT 10;
     """
+    from pipeline.search import SEARCH_COLUMNS, search as run_search, snippet, unindexed_documents
+
     try:
+        if as_json and as_csv:
+            raise NoticeError("give --json or --csv, not both")
+        flt = document_filter(jurisdiction, year, since, until, issuer, unit, doc)
         with _open_db(db) as store:
-            hits = store.search(query, limit)
+            hits = run_search(store.con, query, flt, limit=limit)
+            unindexed = unindexed_documents(store.con)
     except NoticeError as exc:
         _fail(exc)
+    if unindexed:
+        typer.echo(
+            f"note: {unindexed} document{'s were' if unindexed != 1 else ' was'} stored by an older policy-notices: "
+            "only the tasks, title and headings are searched; read the rest with: notices ingest PATH --force "
+            f"--db {db}",
+            err=True,
+        )
+    if as_json or as_csv:
+        rows = [{"rank": rank, **(hit.as_dict() if as_json else hit.as_row())} for rank, hit in enumerate(hits, 1)]
+        _print_rows(rows, SEARCH_COLUMNS, as_json, as_csv)
+        if not hits:
+            raise typer.Exit(1)
+        return
     if not hits:
-        typer.echo(f"no item matches {query!r}")
+        where = "" if flt.is_empty() else " in the documents the filters select"
+        typer.echo(f"no item matches {query!r}, nor any title, heading or paragraph{where}")
         raise typer.Exit(1)
+    colour = sys.stdout.isatty()
+    roles = {"lead": "牵头", "responsible": "负责", "cooperating": "配合", "participant": "参与", "guiding": "指导"}
     for rank, hit in enumerate(hits, start=1):
-        text = hit["text"] if len(hit["text"]) <= 80 else hit["text"][:79] + "…"
-        units = "、".join(hit["units"] or []) or "—"
-        typer.echo(f"{rank:>2}. {hit['score']:.2f}  {hit['title'] or hit['source_path']}  [{hit['item_key']}]")
-        typer.echo(f"      {text}")
-        typer.echo(f"      units: {units}")
+        name = hit.source_path.rsplit("/", 1)[-1]
+        date = hit.issued_date.isoformat() if hit.issued_date else "(no date)"
+        typer.echo(f"{rank:>2}. {hit.score:5.2f}  {date}  {hit.jurisdiction or '—'}  {name}  [{hit.location}]")
+        mark = (lambda w: typer.style(w, bold=True, fg="red")) if colour else (lambda w: w)
+        typer.echo(f"      {snippet(hit.text, hit.matched_words, mark=mark)}")
+        if hit.kind == "item":
+            units = "、".join(f"{'★' if role == 'lead' else ''}{unit_name} {roles.get(role, role)}"
+                             for unit_name, role in hit.units)
+            typer.echo(f"      units: {units or '—'}")
+        else:
+            typer.echo(f"      in: {hit.title or name}")
+
+
+@app.command()
+def docs(
+    db: DbOption = Path("data/notices.duckdb"),
+    jurisdiction: JurisdictionOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    issuer: IssuerOption = None,
+    unit: UnitOption = None,
+    doc: DocOption = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """List the current documents, by date: id, 成文日期, 发文字号, jurisdiction, title, tasks, unit mentions, file.
+
+    Example: notices docs --db data/notices.duckdb
+    Example: notices docs --jurisdiction 北京 --year 2023
+    Example: notices docs --unit 市科协 --since 2022-06 --csv > documents.csv
+    Example: notices docs --issuer 国务院 --json
+    """
+    from pipeline.search import DOCUMENT_COLUMNS, documents
+
+    try:
+        if as_json and as_csv:
+            raise NoticeError("give --json or --csv, not both")
+        flt = document_filter(jurisdiction, year, since, until, issuer, unit, doc)
+        with _open_db(db) as store:
+            rows = documents(store.con, flt)
+    except NoticeError as exc:
+        _fail(exc)
+    if as_json or as_csv:
+        _print_rows(rows, DOCUMENT_COLUMNS, as_json, as_csv)
+    elif rows:
+        typer.echo("id                date        items  units  jurisdiction  发文字号 / title / file")
+        for row in rows:
+            date = row["issued_date"].isoformat() if row["issued_date"] else "(no date)  "
+            title = row["title"] or "(no title)"
+            title = title if len(title) <= 40 else title[:39] + "…"
+            typer.echo(
+                f"{row['document_id']}  {date:<10}  {row['items']:>5}  {row['unit_mentions']:>5}  "
+                f"{row['jurisdiction'] or '—'}  {row['doc_number'] or '(no number)'}  {title}  "
+                f"({row['source_path'].rsplit('/', 1)[-1]})"
+            )
+        typer.echo(f"{len(rows)} document{'s' if len(rows) != 1 else ''}")
+    if not rows:
+        if not (as_json or as_csv):
+            typer.echo("no document matches" + ("" if flt.is_empty() else " the filters"))
+        raise typer.Exit(1)
 
 
 @app.command()

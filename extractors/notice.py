@@ -17,6 +17,7 @@ import regex
 from extractors.dictionary import UnitDictionary
 from extractors.jurisdiction import jurisdiction_of, only_city_named, only_province_named, place_named, place_of_organ
 from extractors.normalize import resolve_mentions, rule_unit
+from extractors.passages import text_passages
 from extractors.page import apply_page, is_report, link_attachments, source_organs
 from extractors.metadata import date_line, doc_number_line, find_doc_numbers, forwarded_from_title, promulgation_line
 from extractors.rules import load
@@ -195,6 +196,7 @@ def extract_document(
     if source.page is not None:
         link_attachments(doc, source.page)
     _warn_missing(doc, layout)
+    doc.passages = text_passages(doc, lines, source.page_starts)
     return doc
 
 
