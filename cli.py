@@ -433,7 +433,8 @@ def export(
     from pipeline.export import export_database, export_tasks
 
     try:
-        flt = document_filter(jurisdiction, year, since, until, issuer, unit, doc)
+        flt = document_filter(jurisdiction=jurisdiction, year=year, since=since, until=until, issuer=issuer,
+                              unit=unit, doc=doc)
         with _open_db(db) as store:
             if flt.is_empty():
                 result = export_database(store, out_dir, fmt)
@@ -496,7 +497,8 @@ def sql(
 
     Tables, views (item_units, unit_workload, document_summary) and search_items(...) are there, as in
     any DuckDB client. A query cannot change the database, attach others, or read or write files (use
-    export for files); a refused or wrong query is one line with DuckDB's message.
+    export for files); a refused or wrong query is one line with DuckDB's message. A query that
+    starts with a -- comment is read from --file or -, or given after a lone --.
 
     Example: notices sql "SELECT * FROM document_summary" --db data/notices.duckdb
     Example: notices sql --file my_query.sql --db data/notices.duckdb --csv > result.csv

@@ -102,7 +102,7 @@ def document_outline(con: duckdb.DuckDBPyConnection, document_id: str) -> dict[s
         "issuers": issuers,
         "attachments": attachments,
         "warnings": warnings,
-        "counts": {"sections": sum(1 for n in nodes.values()), "items": count_items, "unit_mentions": mentions},
+        "counts": {"sections": len(nodes), "items": count_items, "unit_mentions": mentions},
         "parts": ordered,
     }
 
