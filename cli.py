@@ -537,6 +537,38 @@ def sql(
         _fail(exc)
 
 
+@app.command()
+def report(
+    db: DbOption = Path("data/notices.duckdb"),
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="HTML file to write (replaced if it exists).")] = Path("report.html"),
+    network_units: Annotated[
+        int, typer.Option("--network-units", min=2, metavar="N", help="Units shown in the network: the N sharing the most tasks.")
+    ] = 40,
+) -> None:
+    """Write one self-contained HTML page of the database, to read or send.
+
+    Documents by year and jurisdiction, the units carrying the most tasks (led
+    and co-handled), the network of units that share tasks, unit names to
+    review, and each document's task table. The charts' script is inside the
+    file: it opens offline in any browser.
+
+    Example: notices report --db data/notices.duckdb --out report.html
+    Example: notices report --db notices.duckdb --out ~/Desktop/notices.html --network-units 60
+    """
+    from pipeline.report import write_report
+
+    try:
+        if not db.exists():
+            raise NoticeError(f"no database at {db}; create it with: notices ingest PATH --db {db}")
+        written, data = write_report(db, out, network_units=network_units)
+    except NoticeError as exc:
+        _fail(exc)
+    size = written.stat().st_size
+    documents, tasks, names = len(data.documents), sum(len(p.tasks) for p in data.documents), len(data.unresolved)
+    typer.echo(f"wrote {written} ({size / 1e6:.1f} MB): {documents} document{'s' if documents != 1 else ''}, "
+               f"{tasks} task{'s' if tasks != 1 else ''}, {names} unresolved name{'s' if names != 1 else ''}")
+
+
 def _open_db(db: Path, *, read_only: bool = True):
     """The Store of an existing database (a command that reads must not create an empty one).
     Read-only unless the command writes: several readers at once, and read-only copies, work."""

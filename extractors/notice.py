@@ -80,6 +80,11 @@ _TITLE_STATUS_RE = regex.compile(r"^[（(](?:" + "|".join(_RULES["title_status_w
 _PERSON_SIGNATURE_RE = regex.compile(
     "^(?:" + "|".join(map(regex.escape, _RULES["person_signature_titles"])) + r")\p{Han}{2,4}$"
 )
+_TITLE_ENDINGS = frozenset(_RULES["title_endings"])
+_TITLE_STOP_RES = [regex.compile(p) for p in _RULES["title_stop_patterns"]]
+_SPEAKER_RE = regex.compile(
+    r"(?:^|\p{Han})(?:" + "|".join(map(regex.escape, _RULES["person_signature_titles"])) + r")[\s\u3000]+\p{Han}{2,4}$"
+)
 # 中华人民共和国国务院令 / 第707号 at the head of an order.
 _ORDER_BANNER_RE = regex.compile(r"^(?P<organ>\p{Han}{2,30}?)令$")
 # Joint issuers stand side by side on a line, separated by wide spaces.
@@ -437,8 +442,8 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
         ):
             notice.banner = text[: -len(_RULES["banner_suffix"])]
             continue
-        if len(text) <= 4 and not _TITLE_STATUS_RE.match(text):  # 公开, 特急, 机密 …
-            continue
+        if len(text) <= 4 and not _TITLE_STATUS_RE.match(text) and not (candidates and text in _TITLE_ENDINGS):
+            continue  # 公开, 特急, 机密 …; but 关于印发…的 / 通知 is a title wrapped before its 文种
         if "。" in text:
             continue  # a paragraph (a news page's lead) is never a title line
         candidates.append(i)
@@ -454,10 +459,17 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
         notice.banner = above
     # Some exports print the title twice (a page's own title line, then the title as set):
     # keep each title line once, and one copy of a title repeated over other line breaks.
-    title_lines = list(dict.fromkeys(compact(lines[i].text) for i in candidates[start:]))
+    title_at = candidates[start:]
+    stop = next((k for k, i in enumerate(title_at) if k and _ends_title(lines[i].stripped)), len(title_at))
+    title_lines = list(dict.fromkeys(compact(lines[i].text) for i in title_at[:stop]))
     if title_lines:
         notice.title = _once("".join(title_lines), title_lines)
     return body_first
+
+
+def _ends_title(text: str) -> bool:
+    """A line under the title that is not part of it (a subtitle, dateline or speaker; see title_stop_patterns)."""
+    return any(p.match(text) for p in _TITLE_STOP_RES) or bool(_SPEAKER_RE.search(text))
 
 
 def _once(title: str, title_lines: list[str]) -> str:

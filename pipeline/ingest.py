@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fnmatch
+import functools
 import gc
 import hashlib
 import multiprocessing
@@ -26,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from extractors import extract_document
@@ -147,9 +148,33 @@ def _not_regular(file: Path) -> str | None:
 
 
 def _matches(file: Path, pattern: str) -> bool:
+    """`--glob`: case-insensitive where the file system is (macOS, Windows: `*.pdf` takes X.PDF, as
+    the system's own file dialogs would), case-sensitive elsewhere."""
+    name, path = file.name, file.as_posix()
+    if case_insensitive_fs(file):
+        name, path, pattern = name.casefold(), path.casefold(), pattern.casefold()
     if "/" in pattern:
-        return file.match(pattern)
-    return fnmatch.fnmatch(file.name, pattern)
+        return PurePosixPath(path).match(pattern)
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+def case_insensitive_fs(file: Path) -> bool:
+    """Whether the folder holding `file` ignores case: the folder's name in other case is the same folder."""
+    return _folder_ignores_case(str(file.parent.absolute()))
+
+
+@functools.lru_cache(maxsize=256)
+def _folder_ignores_case(folder: str) -> bool:
+    head, name = os.path.split(folder)
+    while name and name.swapcase() == name:  # no letters to try: look at the folder above
+        head, name = os.path.split(head)
+    if not name:
+        return os.path.normcase("A") == os.path.normcase("a")  # only the root: as the OS says
+    other = os.path.join(head, name.swapcase())
+    try:
+        return os.path.samefile(os.path.join(head, name), other)
+    except OSError:
+        return False
 
 
 def _walk(folder: Path) -> Iterator[Path]:

@@ -5,14 +5,19 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+# Width of the bar's fixed columns (count, bar, rate, errors, clock) at most; the file being read
+# gets what is left of the terminal, so the line fits 80 columns without wrapping.
+_FIXED_WIDTH = 56
+_BAR_WIDTH = 16
+
 from pipeline.ingest import FileOutcome, IngestReport, display_path
 
 
 class Reporter:
     """Progress of one ingest; use as a context manager around the run."""
 
-    def __init__(self, *, quiet: bool = False, verbose: bool = False):
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+    def __init__(self, *, quiet: bool = False, verbose: bool = False, err: Console | None = None):
+        self.err = err or Console(stderr=True, highlight=False, soft_wrap=True)
         self.out = Console(highlight=False, soft_wrap=True)
         self.quiet = quiet
         self.verbose = verbose
@@ -24,12 +29,13 @@ class Reporter:
 
     def __enter__(self) -> Reporter:
         if self._live:
+            # Count first, the file last: a narrow terminal cuts the path, never the count.
             self._bar = Progress(
-                TextColumn("[bold]ingest"),
-                BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]} files/s  errors {task.fields[errors]}  {task.fields[current]}"),
+                BarColumn(bar_width=_BAR_WIDTH),
+                TextColumn("{task.fields[rate]}/s  {task.fields[errors]} failed"),
                 TimeElapsedColumn(),
+                TextColumn("{task.fields[current]}"),
                 console=self.err,
                 transient=True,
             )
@@ -53,7 +59,8 @@ class Reporter:
                 task = self._bar.tasks[0]
                 elapsed = task.elapsed or 0.0
                 rate = f"{(task.completed + 1) / elapsed:.1f}" if elapsed > 0 else "-"
-                self._bar.update(self._task, advance=1, rate=rate, errors=self.failed, current=path[-40:])
+                current = shorten(path, self.err.width - _FIXED_WIDTH)
+                self._bar.update(self._task, advance=1, rate=rate, errors=self.failed, current=current)
             if outcome.status == "failed":
                 self._bar.console.print(f"[red]failed[/red] {path}: {outcome.message}")
             elif outcome.status == "unchanged_failed":
@@ -105,6 +112,15 @@ class Reporter:
         if report.counts["unchanged_failed"] and not report.counts["failed"] and report.exit_code == 0:
             self.out.print("exit code 0: the only failures are files that failed before and did not change "
                            "(--retry-failed parses them again; --strict counts them)")
+
+
+def shorten(path: str, width: int) -> str:
+    """`path` in at most `width` characters (at least 8), keeping its end, where the file name is:
+    data/raw/html_46f43358a5bf2d45.html at 30 → …/html_46f43358a5bf2d45.html."""
+    width = max(width, 8)
+    if len(path) <= width:
+        return path
+    return "…" + path[-(width - 1):]
 
 
 def _count(n: int, noun: str) -> str:
