@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/notices.duckdb
 
-.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png bench-search clean
+.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png bench-search bench-export clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-report: $(VENV)/.installed
 
 bench-search: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_search
+
+bench-export: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench_export
 
 bench-pdf: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_pdf

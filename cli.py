@@ -512,22 +512,138 @@ def docs(
 
 @app.command()
 def export(
-    out_dir: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder to write one file per table into.")],
+    out_dir: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder to write the files into.")],
     db: DbOption = Path("data/notices.duckdb"),
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet, csv or jsonl (a file per table), or duckdb1 "
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet, csv (UTF-8 with BOM, for Excel) or "
+                                     "jsonl (a file per table and view), xlsx (one workbook, a sheet each), or duckdb1 "
                                      "(the whole database as one file DuckDB 1.0 and later open).")] = "parquet",
+    unit: UnitOption = None,
+    doc: DocOption = None,
+    jurisdiction: JurisdictionOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    issuer: IssuerOption = None,
 ) -> None:
-    """Write every table of the database to files (parquet, csv or jsonl).
+    """Write every table and view (item_units, unit_workload, document_summary) to files, or with a
+    filter the tasks it selects as one table, tasks.<format>.
+
+    --unit: the tasks naming that unit (with its role in each: unit_role); --doc: a document's tasks;
+    --jurisdiction, --year, --since, --until, --issuer narrow the documents. A task row holds the
+    document's title, 发文字号 and date, the task's text, its lead unit and every unit with its role.
+    CSV starts with a BOM so Excel reads the Chinese text; lists are joined with 、 in CSV and xlsx.
 
     Example: notices export exports/ --db data/notices.duckdb --format csv
+    Example: notices export exports/ --db data/notices.duckdb --format xlsx
+    Example: notices export kexie/ --db data/notices.duckdb --unit 市科协 --format xlsx
+    Example: notices export one/ --db data/notices.duckdb --doc 京纲要办发〔2023〕2号 --format csv
     Example: notices export for_dbeaver/ --db data/notices.duckdb --format duckdb1
     """
+    from pipeline.export import export_database, export_tasks
+
     try:
+        flt = document_filter(jurisdiction=jurisdiction, year=year, since=since, until=until, issuer=issuer,
+                              unit=unit, doc=doc)
         with _open_db(db) as store:
-            written = store.export(out_dir, fmt)
+            if flt.is_empty():
+                result = export_database(store, out_dir, fmt)
+            else:
+                result = export_tasks(store, out_dir, fmt, flt)
     except NoticeError as exc:
         _fail(exc)
+    written = result.files
     typer.echo(f"wrote {len(written)} file{'s' if len(written) != 1 else ''} to {out_dir}: " + ", ".join(p.name for p in written))
+    if not flt.is_empty():
+        count = result.rows.get("tasks", 0)
+        typer.echo(f"{count} task{'' if count == 1 else 's'}" + ("" if count else "; the filter selects no task"))
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+
+
+@app.command()
+def show(
+    doc: Annotated[str, typer.Argument(metavar="DOC", help="A document: id, 发文字号, file name or part of the title.")],
+    db: DbOption = Path("data/notices.duckdb"),
+    as_json: Annotated[bool, typer.Option("--json", help="The same outline as one JSON object.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Each task's whole text, wrapped (default: one line, cut).")] = False,
+) -> None:
+    """Print one document's outline: metadata, heading tree, tasks with their units and roles.
+
+    Each task is one line (cut to the width; --full wraps its whole text) with its key, then its units
+    by role (牵头 lead, 负责 responsible, 配合 cooperating, 参与 participant, 指导 guiding).
+
+    Example: notices show 京纲要办发〔2023〕2号 --db data/notices.duckdb
+    Example: notices show 003_b8b4a31499fe38d2.txt --db data/notices.duckdb --full | less
+    Example: notices show d05638e1 --db data/notices.duckdb --json
+    """
+    from pipeline.lookup import resolve_document
+    from pipeline.outline import document_outline, render_outline
+
+    try:
+        with _open_db(db) as store:
+            outline = document_outline(store.con, resolve_document(store.con, doc))
+    except NoticeError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(outline, ensure_ascii=False, indent=1))
+    else:
+        render_outline(outline, full_text=full, file=sys.stdout)
+
+
+@app.command()
+def sql(
+    query: Annotated[
+        str | None,
+        typer.Argument(metavar="QUERY", help="The SQL, or - to read it from standard input."),
+    ] = None,
+    db: DbOption = Path("data/notices.duckdb"),
+    file: Annotated[Path | None, typer.Option("--file", "-f", metavar="FILE", help="Read the SQL from this file.")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Every row as CSV (UTF-8 with BOM, for Excel).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Every row as a JSON list of objects.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0, metavar="N", help="Rows the table shows (not --csv/--json).")] = 40,
+) -> None:
+    """Run a query on the database read-only and print its rows as a table.
+
+    Tables, views (item_units, unit_workload, document_summary) and search_items(...) are there, as in
+    any DuckDB client. A query cannot change the database, attach others, or read or write files (use
+    export for files); a refused or wrong query is one line with DuckDB's message. A query that
+    starts with a -- comment is read from --file or -, or given after a lone --.
+
+    Example: notices sql "SELECT * FROM document_summary" --db data/notices.duckdb
+    Example: notices sql --file my_query.sql --db data/notices.duckdb --csv > result.csv
+    Example: notices sql - --db data/notices.duckdb < my_query.sql
+    Example: notices sql "SELECT * FROM search_items('应急 科普') LIMIT 5" --json
+    """
+    from pipeline.query import lock_down, run_query, write_csv, write_json, write_table
+
+    try:
+        if as_csv and as_json:
+            raise NoticeError("give --csv or --json, not both")
+        if file is not None and query is not None:
+            raise NoticeError("give the query or --file FILE, not both")
+        if file is not None:
+            try:
+                text = file.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise NoticeError(f"cannot read the query file {file}: {getattr(exc, 'strerror', None) or exc}") from exc
+        elif query == "-":
+            text = sys.stdin.read()
+        elif query is not None:
+            text = query
+        else:
+            raise NoticeError('give a query: notices sql "SELECT …", --file FILE, or - to read standard input')
+        with _open_db(db) as store:
+            lock_down(store.con)
+            result = run_query(store.con, text)
+            if as_csv:
+                sys.stdout.write("\ufeff")
+                write_csv(result, sys.stdout)
+            elif as_json:
+                write_json(result, sys.stdout)
+            else:
+                write_table(result, sys.stdout, limit)
+    except NoticeError as exc:
+        _fail(exc)
 
 
 @app.command()

@@ -690,27 +690,12 @@ class Store:
         ]
 
     def export(self, out_dir: str | Path, fmt: str) -> list[Path]:
-        """Write every table to `out_dir` as parquet, csv or jsonl, or the whole database as one
-        file DuckDB 1.0 and later open (duckdb1); returns the files written."""
-        options = {"parquet": "FORMAT parquet", "csv": "FORMAT csv, HEADER", "jsonl": "FORMAT json"}
-        if fmt not in (*options, "duckdb1"):
-            raise StoreError(f"unknown export format '{fmt}'; choose parquet, csv, jsonl or duckdb1")
-        out = Path(out_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the folder {out}: {exc.strerror or exc}") from exc
-        if fmt == "duckdb1":
-            return [self._export_duckdb1(out / "notices.duckdb")]
-        written: list[Path] = []
-        for table in ["meta", *TABLES]:
-            target = out / f"{table}.{fmt}"
-            self._write_beside(
-                target, lambda partial: self.con.execute(f"COPY {table} TO {_sql_string(str(partial))} ({options[fmt]})"),
-                f" ({len(written)} of {len(TABLES) + 1} tables were written)",
-            )
-            written.append(target)
-        return written
+        """Write every table and view to `out_dir` as parquet, csv (with a BOM, for Excel), jsonl or one
+        xlsx workbook, or the whole database as one file DuckDB 1.0 and later open (duckdb1); returns the
+        files written. (pipeline/export.py; also the tasks of one unit or document.)"""
+        from pipeline.export import export_database
+
+        return export_database(self, out_dir, fmt).files
 
     def _export_duckdb1(self, target: Path) -> Path:
         """The database copied into `target` in the storage format of DuckDB 1.0 (tables with their

@@ -51,7 +51,7 @@ def test_export_writes_every_table(seed_db, tmp_path, fmt):
     out = tmp_path / "out"
     result = runner.invoke(app, ["export", str(out), "--db", str(db), "--format", fmt])
     assert result.exit_code == 0, result.output
-    assert {p.stem for p in out.iterdir()} == {"meta", *TABLES}
+    assert {p.stem for p in out.iterdir()} == {"meta", *TABLES, "document_summary", "item_units", "unit_workload"}
     reader = {"parquet": "read_parquet", "csv": "read_csv_auto", "jsonl": "read_json_auto"}[fmt]
     with duckdb.connect() as con:
         items = con.execute(f"SELECT count(*) FROM {reader}('{out / ('items.' + fmt)}')").fetchone()[0]
@@ -65,7 +65,7 @@ def test_export_refuses_an_unknown_format(seed_db, tmp_path):
     db = tmp_path / "copy.duckdb"
     shutil.copy(seed_db, db)
     result = runner.invoke(app, ["export", str(tmp_path / "o"), "--db", str(db), "--format", "xml"])
-    assert result.exit_code == 2 and "choose parquet, csv, jsonl or duckdb1" in result.output
+    assert result.exit_code == 2 and "choose parquet, csv, jsonl, xlsx or duckdb1" in result.output
 
 
 def test_every_column_has_a_chinese_and_english_comment(seed_db):
