@@ -1382,13 +1382,7 @@ def _item_row(i, doc_id: str, words: str | None = None) -> dict[str, Any]:
         "units_text": i.units_text,
         "units_tail": i.units_tail,
         "jurisdiction": i.jurisdiction,
-        "first_line": i.span.first_line,
-        "last_line": i.span.last_line,
-        "start_offset": i.span.start,
-        "end_offset": i.span.end,
-        "pages": i.span.pages,
-        "search_words": words,
-        "word_count": _word_count(words),
+        **_span_and_words(i.span, words),
     }
 
 
@@ -1398,7 +1392,6 @@ def _word_count(words: str | None) -> int:
 
 
 def _passage_row(p, number: int, doc_id: str, words: str) -> dict[str, Any]:
-    span = p.span
     return {
         "document_id": doc_id,
         "passage_no": number,
@@ -1406,6 +1399,13 @@ def _passage_row(p, number: int, doc_id: str, words: str) -> dict[str, Any]:
         "part": p.part,
         "section_key": p.section_key,
         "text": p.text,
+        **_span_and_words(p.span, words),
+    }
+
+
+def _span_and_words(span, words: str | None) -> dict[str, Any]:
+    """Where a task or passage stands in the source text, and its search words (items and passages alike)."""
+    return {
         "first_line": span.first_line if span else None,
         "last_line": span.last_line if span else None,
         "start_offset": span.start if span else None,
