@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/notices.duckdb
 
-.PHONY: run test check eval bench bench-pdf bench-html bench-store clean
+.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-publish clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(VENV)/.installed
 
 bench-store: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_store
+
+bench-publish: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench_publish
 
 bench-pdf: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_pdf

@@ -14,8 +14,8 @@ FILE itself: it
    writes there;
 4. publishes: CHECKPOINT, close, fsync, os.replace over FILE, fsync the folder;
    at the end of the run, and during a long run every `publish_every` seconds
-   (between write transactions, so only whole documents), after copying the
-   staging file again to go on writing.
+   (between write transactions, so only whole documents), then copies the
+   published file back to staging to go on writing.
 
 A reader opens FILE read-only at any time and keeps the state it opened (the
 replaced file lives on while it is open); opened after a publish, it sees the
@@ -262,7 +262,7 @@ class Staged:
     # -- start -------------------------------------------------------------------
 
     def start(self) -> None:
-        for leftover in (self.staging, Path(f"{self.staging}.wal"), Path(f"{self.staging}.next")):
+        for leftover in (self.staging, Path(f"{self.staging}.wal")):
             leftover.unlink(missing_ok=True)  # a writer killed mid-run left it; FILE is what counts
         created = not self.db.exists()
         if not created:
@@ -307,31 +307,35 @@ class Staged:
         con.execute("CHECKPOINT")
         con.close()
         _fsync(self.staging)
-        following = Path(f"{self.staging}.next")
+        # A shared lock on the file being published, held until it is copied back for the rest of the
+        # run: a read-write connection cannot open it meanwhile (readers can), so the copy is the
+        # state published, and the disk holds two copies of the database, not three.
+        guard = os.open(self.staging, os.O_RDONLY)
+        try:
+            _shared_lock(guard)
+            with _no_read_write_holder(self.db, self.wait, self.say, "publishing"):
+                if _identity(self.db) != self.published:
+                    raise StoreError(
+                        "another program changed the database while this command was writing it (a read-write "
+                        "connection of a DuckDB CLI, DBeaver or notebook); its changes and this run's cannot both "
+                        "be kept: nothing of this run was published; run the same command again",
+                        path=str(self.db),
+                    )
+                os.replace(self.staging, self.db)
+                if self.carried_wal:
+                    Path(f"{self.db}.wal").unlink(missing_ok=True)
+                    self.carried_wal = False
+                dir_fd = os.open(self.db.parent, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+                self.published = _identity(self.db)
+            if keep_writing:
+                _copy(self.db, self.staging, self.db)
+        finally:
+            os.close(guard)
         if keep_writing:
-            _copy(self.staging, following, self.db)  # our own file: no other program can be writing it
-        with _no_read_write_holder(self.db, self.wait, self.say, "publishing"):
-            if _identity(self.db) != self.published:
-                with contextlib.suppress(OSError):
-                    following.unlink()
-                raise StoreError(
-                    "another program changed the database while this command was writing it (a read-write "
-                    "connection of a DuckDB CLI, DBeaver or notebook); its changes and this run's cannot both "
-                    "be kept: nothing of this run was published; run the same command again",
-                    path=str(self.db),
-                )
-            os.replace(self.staging, self.db)
-            if self.carried_wal:
-                Path(f"{self.db}.wal").unlink(missing_ok=True)
-                self.carried_wal = False
-            dir_fd = os.open(self.db.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-            self.published = _identity(self.db)
-        if keep_writing:
-            os.replace(following, self.staging)
             self._open()
         cost = time.monotonic() - started
         self.publishes.append(cost)
@@ -342,7 +346,7 @@ class Staged:
         if self.store is not None:
             with contextlib.suppress(Exception):
                 self.store.con.close()
-        for path in (self.staging, Path(f"{self.staging}.wal"), Path(f"{self.staging}.next")):
+        for path in (self.staging, Path(f"{self.staging}.wal")):
             with contextlib.suppress(OSError):
                 path.unlink()
 
