@@ -141,7 +141,7 @@ class WriterLock:
     """`FILE.lock`, held by the one command writing FILE; it names its PID for the others."""
 
     def __init__(self, db: Path, wait: float, say: Say):
-        self.path = lock_path(db)
+        self.path = lock_path(Path(os.path.realpath(db)))  # one lock for the file, whatever link names it
         self.db, self.wait, self.say = db, wait, say
         self.fd: int | None = None
 
@@ -250,7 +250,11 @@ class Staged:
 
     def __init__(self, db: Path, *, wait: float, publish_every: float, threads: int | None,
                  memory_limit_mb: int | None, say: Say):
-        self.db, self.staging = db, staging_path(db)
+        self.db = db
+        # A database reached through a symlink is replaced where it lives (the link stays a link),
+        # from a staging file in that folder (a rename is atomic only within one file system).
+        self.real = Path(os.path.realpath(db))
+        self.staging = staging_path(self.real)
         self.wait, self.publish_every, self.say = wait, publish_every, say
         self.threads, self.memory_limit_mb = threads, memory_limit_mb
         self.store = None
@@ -321,11 +325,11 @@ class Staged:
                         "be kept: nothing of this run was published; run the same command again",
                         path=str(self.db),
                     )
-                os.replace(self.staging, self.db)
+                os.replace(self.staging, self.real)
                 if self.carried_wal:
                     Path(f"{self.db}.wal").unlink(missing_ok=True)
                     self.carried_wal = False
-                dir_fd = os.open(self.db.parent, os.O_RDONLY)
+                dir_fd = os.open(self.real.parent, os.O_RDONLY)
                 try:
                     os.fsync(dir_fd)
                 finally:

@@ -238,3 +238,15 @@ def test_a_killed_ingest_leaves_the_last_published_state_and_the_next_run_comple
     final = _published(db)
     assert len(final) == count and all(final[path] == items for path, items in published.items())
     assert not staging_path(db).exists()
+
+
+def test_a_database_reached_through_a_symlink_is_published_where_it_lives(tmp_path, seed_db):
+    (tmp_path / "disk").mkdir()
+    real = tmp_path / "disk" / "notices.duckdb"
+    shutil.copy(seed_db, real)
+    link = tmp_path / "notices.duckdb"
+    link.symlink_to(real)
+    report = ingest([next(RAW.glob("govcn_*.html"))], link, workers=1)
+    assert report.counts["new"] == 1
+    assert link.is_symlink() and len(_published(real)) == len(SEED_FILES) + 1
+    assert sorted(p.name for p in real.parent.iterdir()) == ["notices.duckdb", "notices.duckdb.lock"]
