@@ -288,14 +288,16 @@ class Staged:
         from pipeline.store import Store
 
         try:
-            fresh = Store.open(self.staging, threads=self.threads, memory_limit_mb=self.memory_limit_mb)
+            # Reopened after a publish: with the memory limit the writer had raised to, if it did.
+            limit = self.store.memory_limit_mb if self.store is not None else self.memory_limit_mb
+            fresh = Store.open(self.staging, threads=self.threads, memory_limit_mb=limit)
         except NoticeError as exc:
             exc.path = str(self.db)  # the person knows FILE, not its staging copy
             raise
         fresh.path = str(self.db)
         if self.store is None:
             self.store = fresh
-        else:  # same Store, new connection: its caches and raised memory limit carry over
+        else:  # same Store, new connection: its caches carry over
             self.store.con = fresh.con
 
     # -- publish -----------------------------------------------------------------
