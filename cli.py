@@ -30,6 +30,12 @@ DictionaryOption = Annotated[
     ),
 ]
 DbOption = Annotated[Path, typer.Option("--db", metavar="FILE", help="DuckDB file made by `notices ingest`.")]
+WaitOption = Annotated[
+    float | None,
+    typer.Option("--wait", min=0, metavar="SECONDS",
+                 help="How long to wait for another command writing the database, or a program holding it "
+                 "read-write, before giving up (default 300; 0: fail at once). Read-only readers never hold it up."),
+]
 
 # The filters every reading command shares (search, docs, export, report): see pipeline/lookup.py.
 JurisdictionOption = Annotated[
@@ -153,6 +159,13 @@ def ingest(
         bool,
         typer.Option("--prune", help="Retire stored documents under PATHS whose files are gone (history rows kept)."),
     ] = False,
+    wait: WaitOption = None,
+    publish_every: Annotated[
+        float | None,
+        typer.Option("--publish-every", min=0, metavar="SECONDS",
+                     help="During a long run, let readers see the documents written so far this often (default 60; "
+                     "never more often than 10 times a publish's cost). Always at the end."),
+    ] = None,
 ) -> None:
     """Ingest notices (txt, pdf, docx, html) into a DuckDB file; unchanged files are skipped.
 
@@ -164,6 +177,12 @@ def ingest(
     Example: notices ingest ~/kexie_ledgers --first-listed-leads --force
     Example: notices ingest ~/scans --max-seconds 600 --max-memory-mb 4096
     Example: notices ingest ~/notices --prune   (files deleted from ~/notices leave the current data)
+    Example: notices ingest ~/notices --wait 3600 --publish-every 300
+
+    While it runs, the database can be read (notices search, units, export,
+    or duckdb.connect(FILE, read_only=True)): readers see what was last
+    published, at most --publish-every seconds old. A second command that
+    writes waits for this one, up to --wait seconds.
 
     Files are parsed in worker processes under a wall-time and a memory
     limit; a file that overruns them, or whose worker dies, is one row in
@@ -207,6 +226,8 @@ def ingest(
                 prune=prune,
                 on_start=reporter.start,
                 on_file=reporter.file_done,
+                wait=wait,
+                publish_every=publish_every,
             )
     except NoticeError as exc:
         _fail(exc)
@@ -227,6 +248,7 @@ def ingest(
 def remove(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Stored files or folders to let go of (they may be gone).")],
     db: DbOption = Path("data/notices.duckdb"),
+    wait: WaitOption = None,
 ) -> None:
     """Retire the documents of files or folders from the current data (their rows stay as history).
 
@@ -240,7 +262,7 @@ def remove(
     try:
         if not db.exists():
             raise NoticeError(f"no database at {db}; nothing to remove")
-        matched, counts = run_remove(db, paths)
+        matched, counts = run_remove(db, paths, wait=wait)
     except NoticeError as exc:
         _fail(exc)
     if not matched:
@@ -348,6 +370,7 @@ def renormalize(
     reset_dictionary: Annotated[
         bool, typer.Option("--reset-dictionary", help="Forget the entries kept from earlier --dictionary files.")
     ] = False,
+    wait: WaitOption = None,
 ) -> None:
     """Re-resolve every stored unit mention with the database's dictionary, without re-parsing files.
 
@@ -357,10 +380,15 @@ def renormalize(
     Example: notices renormalize --db data/notices.duckdb --reset-dictionary
     """
     from pipeline.dictionary import read_dictionary_files
+    from pipeline.staging import WAIT_SECONDS, writing
 
     try:
         entries = read_dictionary_files(dictionary)
-        with _open_db(db, read_only=False) as store:
+        if not db.exists():
+            raise NoticeError(f"no database at {db}; create it with: notices ingest PATH --db {db}")
+        # Through a staging copy, published at the end: readers are not held up.
+        with writing(db, wait=WAIT_SECONDS if wait is None else wait) as staged:
+            store = staged.store
             units_dictionary, result = store.use_dictionary(entries, reset=reset_dictionary)
             if result is None:
                 result = store.renormalize(units_dictionary)

@@ -434,6 +434,9 @@ def ingest(
     prune: bool = False,
     on_file: Callable[[FileOutcome], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    wait: float | None = None,
+    publish_every: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IngestReport:
     """Ingest every notice under `paths` into the DuckDB file `db`.
 
@@ -455,6 +458,11 @@ def ingest(
     `prune` retires the documents under `paths` whose files are gone.
     On Ctrl-C the documents already parsed are written, the run is closed,
     and KeyboardInterrupt propagates; re-running the command resumes.
+    The database is written through a staging copy and published (see
+    pipeline.staging): readers of `db` see the last published state;
+    `publish_every` seconds between publishes during a long run, `wait`
+    seconds to wait for another writer or a read-write connection (each
+    wait is announced through `on_wait`, by default on stderr).
     A script that calls this with workers > 1 needs the usual
     `if __name__ == "__main__":` guard of multiprocessing.
     """
@@ -479,9 +487,15 @@ def ingest(
         if on_file:
             on_file(outcome)
 
-    from pipeline.store import Store, as_store_error  # workers never need DuckDB: imported here only
+    from pipeline.staging import PUBLISH_EVERY_SECONDS, WAIT_SECONDS, writing
+    from pipeline.store import as_store_error  # workers never need DuckDB: imported here only
 
-    with Store.open(db, threads=1, memory_limit_mb=WRITER_MEMORY_MB) as store:
+    with writing(
+        db, wait=WAIT_SECONDS if wait is None else wait,
+        publish_every=PUBLISH_EVERY_SECONDS if publish_every is None else publish_every,
+        threads=1, memory_limit_mb=WRITER_MEMORY_MB, say=on_wait,
+    ) as staged:
+        store = staged.store
         dictionary, report.renormalized = store.use_dictionary(dictionary_entries or [])
         run_id = store.start_run([str(p) for p in paths])
         if on_start:
@@ -491,7 +505,7 @@ def ingest(
             error_class = "UnsupportedFormat" if message.startswith("not a notice format") else "NotAFile"
             store.record_error(run_id, shown, "discover", error_class, message)
             done(FileOutcome(shown, "skipped", message=message))
-        writer = _Writer(store, run_id, done)
+        writer = _Writer(store, run_id, done, staged.maybe_publish)
         try:
             options = (strict, first_listed_leads, retry_failed)
             _run(files, store, writer, workers, force, options, dictionary, done, limits)
@@ -538,8 +552,10 @@ def _close_run(store: Store, writer: _Writer, run_id: int, report: IngestReport)
 class _Writer:
     """Collects parsed files and writes them BATCH_DOCUMENTS at a time."""
 
-    def __init__(self, store: Store, run_id: int, done: Callable[[FileOutcome], None]):
+    def __init__(self, store: Store, run_id: int, done: Callable[[FileOutcome], None],
+                 written: Callable[[], None] | None = None):
         self.store, self.run_id, self.done = store, run_id, done
+        self.written = written  # after each batch, between transactions: where the database may be published
         self.pending: list[Parsed] = []
 
     def add(self, result: Parsed | Failed) -> None:
@@ -605,6 +621,8 @@ class _Writer:
             doc = parsed.doc
             mentions = sum(len(i.responsible_units) for i in doc.items)
             self.done(FileOutcome(parsed.path, status, len(doc.items), mentions, doc.page_count or 0))
+        if self.written is not None:
+            self.written()
 
     def _write_alone(self, parsed: Parsed) -> str | None:
         try:
@@ -810,14 +828,17 @@ def _prune(store: Store, paths: list[str | Path], glob: str | None) -> list[str]
     return gone
 
 
-def remove(db: str | Path, paths: list[str | Path]) -> tuple[list[str], dict[str, int]]:
+def remove(db: str | Path, paths: list[str | Path], *, wait: float | None = None,
+           on_wait: Callable[[str], None] | None = None) -> tuple[list[str], dict[str, int]]:
     """Let go of the stored files at `paths` (files or folders, existing or not): their documents
     are retired, or stay current at a duplicate file with the same bytes. Returns the stored
-    paths matched and the counts of `Store.remove`."""
-    from pipeline.store import Store
+    paths matched and the counts of `Store.remove`. Written through a staging copy, like an
+    ingest (`wait`: see ingest)."""
+    from pipeline.staging import WAIT_SECONDS, writing
 
     roots = [_root_key(Path(p)) for p in paths]
-    with Store.open(db) as store:
+    with writing(db, wait=WAIT_SECONDS if wait is None else wait, say=on_wait) as staged:
+        store = staged.store
         matched = [key for key in store.stored_paths() if _under(key, roots)]
         counts = store.remove(matched) if matched else {"retired": 0, "relocated": 0, "duplicates_dropped": 0}
     return matched, counts

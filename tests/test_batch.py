@@ -179,7 +179,8 @@ def test_interrupted_batch_then_rerun_equals_an_uninterrupted_run(batch_of_200, 
     db = tmp_path / "x.duckdb"
     # cwd=ROOT and the same folder path: stored paths are the same as in the clean run.
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "ingest", str(folder), "--db", str(db), "-v", "--workers", "2"],
+        # --publish-every 0: every batch written is published at once, so a kill keeps them (pipeline/staging.py).
+        [sys.executable, "-m", "cli", "ingest", str(folder), "--db", str(db), "-v", "--workers", "2", "--publish-every", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
     written = 0

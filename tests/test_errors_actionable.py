@@ -98,8 +98,10 @@ def test_a_full_disk_during_an_export_leaves_no_cut_file(tmp_path, seed_copy):
 def test_a_damaged_database_block_is_one_line_for_every_command(tmp_path, seed_copy):
     damaged = tmp_path / "damaged.duckdb"
     shutil.copy(seed_copy, damaged)
-    with open(damaged, "r+b") as f:  # the first block after DuckDB's three 4 KB headers
-        f.seek(3 * 4096 + 256 * 1024 + 100)
+    with duckdb.connect(str(damaged), read_only=True) as con:  # a block of the documents table (every command reads it)
+        (block,) = con.execute("SELECT min(block_id) FROM pragma_storage_info('documents') WHERE block_id >= 0").fetchone()
+    with open(damaged, "r+b") as f:  # after DuckDB's three 4 KB headers, blocks of 256 KB
+        f.seek(3 * 4096 + block * 256 * 1024 + 100)
         f.write(b"\xff" * 64)
     for args in (["units"], ["search", "科普"], ["export", str(tmp_path / "out")], ["ingest", str(SEED_FILES[0]), "--force"]):
         result = _notices(*args, "--db", str(damaged))
