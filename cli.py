@@ -365,12 +365,17 @@ def renormalize(
             if result is None:
                 result = store.renormalize(units_dictionary)
             kept = len(store.custom_units())
+            links = store.resolve_links(full=True)
     except NoticeError as exc:
         _fail(exc)
     typer.echo(
         f"{db}: {result['mentions_after']} unit mentions re-resolved (were {result['mentions_before']}); "
         f"{result['unresolved']} unresolved; {kept} custom dictionary entr{'y' if kept == 1 else 'ies'} kept "
         "(SELECT * FROM custom_units)"
+    )
+    typer.echo(
+        f"{db}: {links['resolved']} of {links['citations']} citations name a stored document; "
+        f"{links['task_links']} task links (SELECT * FROM citation_graph; SELECT * FROM task_links)"
     )
 
 
