@@ -26,6 +26,11 @@ LINKS_PER_TASK = 3
 # otherwise pair every local copy with every national one).
 ROOT_UPPERS = 2
 BM25_K1, BM25_B = 1.2, 0.75
+# A local task whose best upper task scores below this has no counterpart (no links stored): on
+# tests/fixtures/task_links_small.json the two tasks without one score 8.3 and 17.5 at best, the
+# linked ones 19.8 and more, but one (15.7, a wrong first link). Set on 15 tasks: check it on the
+# reviewed links (make eval) when they land.
+MIN_BEST_SCORE = 18.0
 # Jurisdictions of a national notice (an unnamed one: a national ledger without a banner).
 NATIONAL = ("全国",)
 
@@ -278,9 +283,9 @@ def _link_tasks(con: duckdb.DuckDBPyConnection, new_ids: list[str] | None) -> in
             GROUP BY ALL
         )
         SELECT l, local_key, u, upper_key, rank, score, 'bm25', via FROM (
-            SELECT *, row_number() OVER (PARTITION BY l, local_key, u ORDER BY score DESC, upper_key) AS rank
-            FROM scores)
-        WHERE rank <= {LINKS_PER_TASK}
+            SELECT *, row_number() OVER w AS rank, max(score) OVER w AS best
+            FROM scores WINDOW w AS (PARTITION BY l, local_key, u ORDER BY score DESC, upper_key))
+        WHERE rank <= {LINKS_PER_TASK} AND best >= {MIN_BEST_SCORE}
         """,
         {"l": [p[0] for p in pairs], "u": [p[1] for p in pairs], "v": [p[2] for p in pairs]},
     )
