@@ -1028,8 +1028,16 @@ def _create_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f"COMMENT ON COLUMN {table}.{c.name} IS {_sql_string(c.comment)}")
 
 
+# Views over a table a later version added: an older version's migration (which recreates the
+# views) leaves them to the migration that creates the table.
+_VIEW_NEEDS = {"citation_graph": "citations"}
+
+
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
     for name, sql in VIEWS.items():
+        if _VIEW_NEEDS.get(name, "documents") not in tables:
+            continue
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
     for name, sql in MACROS.items():
         con.execute(f"CREATE OR REPLACE MACRO {name}{sql}")
@@ -1120,7 +1128,7 @@ def _migrate_4_to_5(con: duckdb.DuckDBPyConnection) -> None:
             retired.append(doc_id)
     if retired:
         for table in _CHILD_TABLES:
-            if table not in ("passages", "passage_tokens"):  # version 6's
+            if table not in ("passages", "passage_tokens", "citations", "task_links"):  # versions 6 and 7's
                 con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [retired])
         con.execute("UPDATE documents SET is_current = false WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
                     [retired])
