@@ -204,3 +204,13 @@ def test_trace_shows_a_task_with_its_national_counterpart_and_the_other_city_car
 def test_new_commands_have_examples_and_plain_metavars(command):
     out = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert "Example:" in out.output and "FILE" in out.output
+
+
+def test_make_eval_reports_precision_and_recall_of_both_measures(capsys):
+    from pipeline.evaluate_links import report
+
+    scores = report(RAW, SMALL_LINKS)
+    out = capsys.readouterr().out
+    assert "bm25" in out and "bigram_cosine" in out and "precision@1" in out and "recall@3" in out
+    assert scores[0].precision_at_1 >= 0.8 and "target precision@1 >= 0.8: met" in out
+    assert report(RAW, SMALL_LINKS.with_name("missing.json")) is None
