@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/notices.duckdb
 
-.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png bench-search bench-export bench-publish clean
+.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png bench-search bench-export bench-publish bench-links clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-export: $(VENV)/.installed
 
 bench-publish: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_publish
+
+bench-links: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench_links
 
 bench-pdf: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_pdf

@@ -393,12 +393,17 @@ def renormalize(
             if result is None:
                 result = store.renormalize(units_dictionary)
             kept = len(store.custom_units())
+            links = store.resolve_links(full=True)
     except NoticeError as exc:
         _fail(exc)
     typer.echo(
         f"{db}: {result['mentions_after']} unit mentions re-resolved (were {result['mentions_before']}); "
         f"{result['unresolved']} unresolved; {kept} custom dictionary entr{'y' if kept == 1 else 'ies'} kept "
         "(SELECT * FROM custom_units)"
+    )
+    typer.echo(
+        f"{db}: {links['resolved']} of {links['citations']} citations name a stored document; "
+        f"{links['task_links']} task links (SELECT * FROM citation_graph; SELECT * FROM task_links)"
     )
 
 
@@ -704,6 +709,84 @@ def report(
     documents, tasks, names = len(data.documents), sum(len(p.tasks) for p in data.documents), len(data.unresolved)
     typer.echo(f"wrote {written} ({size / 1e6:.1f} MB): {documents} document{'s' if documents != 1 else ''}, "
                f"{tasks} task{'s' if tasks != 1 else ''}, {names} unresolved name{'s' if names != 1 else ''}")
+
+
+@app.command()
+def cites(
+    ref: Annotated[str, typer.Argument(metavar="DOC_NUMBER_OR_TITLE", help="A 发文字号 (any brackets), a title, or a stored document.")],
+    db: DbOption = Path("data/notices.duckdb"),
+    as_json: JsonOption = False,
+) -> None:
+    """List the notices that cite a document, and what the document cites (when it is stored).
+
+    A citation is a 发文字号 or a 《title》 written in a notice, or the document a 转发/印发 notice
+    forwards; it names a stored document when its number (normalized) or title matches one.
+    SQL: SELECT * FROM citation_graph.
+
+    Example: notices cites 国办发〔2018〕117号 --db data/notices.duckdb
+    Example: notices cites 关于新时代进一步加强科学技术普及工作的意见 --db data/notices.duckdb
+    Example: notices cites html_215c41a7559ce16e.html --db data/notices.duckdb --json
+    """
+    from pipeline.links_query import citations_of
+
+    try:
+        with _open_db(db) as store:
+            found = citations_of(store.con, ref)
+    except NoticeError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps({"ref": found.ref,
+                               "documents": [dict(zip(("document_id", "source_path", "doc_number", "title"), d))
+                                             for d in found.documents],
+                               "cited_by": [dataclasses.asdict(r) for r in found.cited_by],
+                               "cites": [dataclasses.asdict(r) for r in found.cites]}, ensure_ascii=False, indent=1))
+        return
+    for doc_id, path, number, title in found.documents:
+        typer.echo(f"{doc_id}  {title or Path(path).name}{f'  {number}' if number else ''}")
+    typer.echo(f"cited by {len(found.cited_by)}:")
+    for r in found.cited_by:
+        written = "".join(x for x in (f"《{r.cited_title}》" if r.cited_title else "", r.cited_number or ""))
+        typer.echo(f"  {r.citing_title or r.citing_file}  [{r.where}]  {written}")
+    if found.documents:
+        typer.echo(f"cites {len(found.cites)}:")
+        for r in found.cites:
+            written = "".join(x for x in (f"《{r.cited_title}》" if r.cited_title else "", r.cited_number or ""))
+            stored = f"  → {r.cited_id} ({r.resolved_by})" if r.cited_id else ""
+            typer.echo(f"  [{r.where}]  {written}{stored}")
+
+
+@app.command()
+def trace(
+    item_key: Annotated[str, typer.Argument(metavar="ITEM_KEY", help="A task's key, e.g. 附件1/2.2/10.")],
+    db: DbOption = Path("data/notices.duckdb"),
+    doc: Annotated[str | None, typer.Option("--doc", metavar="DOC", help="The task's document (id, 发文字号, file name or part of the title).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a task's chain: the upper tasks it carries out, and the local tasks that carry it out.
+
+    Links come from the task_links table (BM25 over the tasks' words, between a notice and one it
+    cites, forwards, or shares its title root and year with); up the chain follows each best link.
+
+    Example: notices trace 附件1/2.2/10 --doc 003_b8b4a31499fe38d2.txt --db data/notices.duckdb
+    Example: notices trace 附件/33 --doc 000_69453124e71ca7c9.txt --db data/notices.duckdb --json
+    """
+    from pipeline.links_query import trace as task_trace
+
+    try:
+        with _open_db(db) as store:
+            steps = task_trace(store.con, item_key, doc)
+    except NoticeError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(s) for s in steps], ensure_ascii=False, indent=1))
+        return
+    if len(steps) == 1:
+        typer.echo("no linked tasks (its notice implements no stored notice, and none implements it)")
+    for s in steps:
+        mark = "▲" if s.depth < 0 else ("▼" if s.depth > 0 else "●")
+        score = f"  [{s.via}, #{s.rank}, {s.score:.1f}]" if s.score is not None else ""
+        text = s.text if len(s.text) <= 60 else s.text[:59] + "…"
+        typer.echo(f"{'  ' * abs(s.depth)}{mark} {s.document}  {s.item_key}{score}\n{'  ' * abs(s.depth)}  {text}")
 
 
 def _open_db(db: Path, *, read_only: bool = True):

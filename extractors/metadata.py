@@ -45,6 +45,16 @@ def _bracketed(m: regex.Match) -> DocNumber:
     return DocNumber(raw=raw, organ_code=organ, year=int(m.group("year")), serial=int(m.group("serial")))
 
 
+def bracketed_number(m: regex.Match) -> DocNumber:
+    """The DocNumber of a DOC_NUMBER_RE match (for readers of numbers in running text: extractors/citations.py)."""
+    return _bracketed(m)
+
+
+def order_number(m: regex.Match) -> DocNumber:
+    """The DocNumber of an ORDER_NUMBER_RE match (令第361号)."""
+    return _order(m)
+
+
 def _order(m: regex.Match) -> DocNumber:
     organ = m.group("organ")
     return DocNumber(

@@ -164,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     real = dict(totals)["TOTAL real"].measures()
     missed = [f"{k} {_fmt(real[k])} < {v}" for k, v in TARGETS.items() if real[k] is not None and real[k] < v]
     print("targets on the real set (issue 13): " + ("all met" if not missed else "missed: " + "; ".join(missed)))
+    from pipeline.evaluate_links import report as links_report
+
+    links_report(args.raw, args.parsed / "task_links.json")  # issue 19: precision@1, recall@3
     return 1 if (args.targets and missed) else 0
 
 

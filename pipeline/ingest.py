@@ -537,6 +537,7 @@ def ingest(
 def _close_run(store: Store, writer: _Writer, run_id: int, report: IngestReport) -> None:
     """Write what is parsed, close the run row and fill the report's figures from the database."""
     writer.flush()
+    store.resolve_links()  # the new documents' citations and task links, and citations that name them
     store.finish_run(run_id, report.counts)
     report.warnings = store.con.execute(
         "SELECT count(*) FROM document_warnings w JOIN documents d USING (document_id) WHERE d.is_current"
@@ -841,6 +842,8 @@ def remove(db: str | Path, paths: list[str | Path], *, wait: float | None = None
         store = staged.store
         matched = [key for key in store.stored_paths() if _under(key, roots)]
         counts = store.remove(matched) if matched else {"retired": 0, "relocated": 0, "duplicates_dropped": 0}
+        if matched:
+            store.resolve_links()  # citations of retired documents are open again
     return matched, counts
 
 

@@ -25,6 +25,7 @@ from extractors.dictionary import UnitDictionary, UnitEntry
 from extractors.normalize import resolve_mentions, units_built_by_rules
 from pipeline.errors import StoreError
 from extractors.tokens import item_words, search_words
+from pipeline.links import citation_rows, document_pieces
 from schemas import Document, UnitMention
 
 
@@ -248,6 +249,34 @@ TABLES: dict[str, list[Column]] = {
             "内容哈希 / SHA-256 of the file that failed: not parsed again while unchanged (ingest --retry-failed)",
         ),
     ],
+    # Version 7 (issue 19): links between notices, last (the file keeps the older tables' layout).
+    "citations": [
+        _c("document_id", "VARCHAR NOT NULL", "引用文档 / the citing document version"),
+        _c("citation_no", "INTEGER NOT NULL", "序号 / order in the document, 1 first"),
+        _c("how", "VARCHAR NOT NULL", "方式 / text (written in the notice) or forwarded (the document a 转发/印发 notice forwards)"),
+        _c("part", "VARCHAR", "部分 / 正文 or an attachment label"),
+        _c("item_key", "VARCHAR", "条目键 / the task it is written in (empty: outside tasks)"),
+        _c("section_key", "VARCHAR", "所属章节 / heading it stands under"),
+        _c("passage_no", "INTEGER", "段序 / the passage it is written in (empty: in a task)"),
+        _c("start_offset", "INTEGER", "起始字符 / character offset in the source text"),
+        _c("end_offset", "INTEGER", "结束字符 / end offset (exclusive)"),
+        _c("cited_number", "VARCHAR", "被引字号 / 发文字号 as written, e.g. 国办发〔2024〕49号"),
+        _c("cited_title", "VARCHAR", "被引标题 / title as written in 《》 (a short name 以下简称: the full title)"),
+        _c("number_key", "VARCHAR", "规范字号 / normalized 发文字号: organ〔year〕serial号, or organ第serial号 for an order"),
+        _c("title_key", "VARCHAR", "规范标题 / title without spaces, 《》 or quotes"),
+        _c("cited_document_id", "VARCHAR", "被引文档 / the cited document when it is in the database (resolved after each ingest)"),
+        _c("resolved_by", "VARCHAR", "匹配方式 / number (发文字号) or title"),
+    ],
+    "task_links": [
+        _c("document_id", "VARCHAR NOT NULL", "本地文档 / document of the local task"),
+        _c("item_key", "VARCHAR NOT NULL", "本地条目 / the local task"),
+        _c("upper_document_id", "VARCHAR NOT NULL", "上级文档 / the notice it implements"),
+        _c("upper_item_key", "VARCHAR NOT NULL", "上级条目 / a task of that notice"),
+        _c("rank", "INTEGER NOT NULL", "名次 / 1: the most similar upper task"),
+        _c("score", "DOUBLE NOT NULL", "得分 / similarity (BM25 of the local task's words over the upper notice's tasks)"),
+        _c("method", "VARCHAR NOT NULL", "方法 / bm25"),
+        _c("via", "VARCHAR NOT NULL", "依据 / why the notices are paired: citation, forwarded or title_root (same title, year)"),
+    ],
 }
 
 CONSTRAINTS = {
@@ -275,9 +304,9 @@ CONSTRAINTS = {
 # The tables one document version writes rows to, parents first: the order
 # they are inserted in (item_tokens is then derived from items in SQL).
 DOCUMENT_TABLES = ["documents", "document_issuers", "attachments", "sections", "items", "unit_mentions",
-                   "document_warnings", "passages"]
+                   "document_warnings", "passages", "citations"]
 # Children first: the order rows of one document version are deleted in.
-_CHILD_TABLES = ["passage_tokens", "passages", "item_tokens", "unit_mentions", "items", "sections", "attachments", "document_warnings", "document_issuers"]
+_CHILD_TABLES = ["task_links", "citations", "passage_tokens", "passages", "item_tokens", "unit_mentions", "items", "sections", "attachments", "document_warnings", "document_issuers"]
 
 VIEWS = {
     "document_summary": """
@@ -307,6 +336,19 @@ VIEWS = {
         FROM unit_mentions m JOIN documents d USING (document_id)
         WHERE d.is_current
         GROUP BY ALL""",
+    # One row per (citing, cited) pair: who cites whom, how often, by which number/title.
+    "citation_graph": """
+        SELECT c.document_id AS citing_id, d.title AS citing_title, d.doc_number AS citing_number,
+               d.jurisdiction AS citing_jurisdiction, c.cited_document_id AS cited_id,
+               coalesce(t.title, any_value(c.cited_title)) AS cited_title,
+               coalesce(t.doc_number, any_value(c.cited_number)) AS cited_number,
+               any_value(c.number_key) AS number_key, bool_or(c.how = 'forwarded') AS forwarded,
+               count(*) AS citations
+        FROM citations c JOIN documents d ON d.document_id = c.document_id AND d.is_current
+        LEFT JOIN documents t ON t.document_id = c.cited_document_id
+        WHERE c.cited_document_id IS NULL OR c.cited_document_id <> c.document_id
+        GROUP BY c.document_id, d.title, d.doc_number, d.jurisdiction, c.cited_document_id, t.title, t.doc_number,
+                 CASE WHEN c.cited_document_id IS NULL THEN coalesce(c.number_key, c.title_key) END""",
 }
 
 
@@ -347,7 +389,7 @@ MACROS = {
 
 # Version of the database layout (not of the JSON documents). Bump it with a
 # migration in _MIGRATIONS when a table, view or macro changes.
-STORE_VERSION = 6
+STORE_VERSION = 7
 # `notices export --format duckdb1` writes a copy DuckDB 1.0 and later open (the file an ingest
 # writes is in DuckDB 2.0's own format: the older one costs the writer ~14%).
 DUCKDB1_STORAGE = "v1.0.0"
@@ -371,6 +413,7 @@ class Store:
         self._by_content: dict[str, tuple[str, str]] | None = None
         self._duplicates: dict[str, tuple[str, str]] | None = None
         self.memory_limit_mb: int | None = None  # None: DuckDB's default (80% of RAM)
+        self._written: list[str] = []  # documents written since links were last resolved
 
     # -- opening ---------------------------------------------------------------
 
@@ -666,6 +709,18 @@ class Store:
         unresolved = sum(1 for r in rows if r["resolution"] == "unresolved")
         return {"mentions_before": before, "mentions_after": len(rows), "unresolved": unresolved}
 
+    def resolve_links(self, *, full: bool = False) -> dict[str, int]:
+        """Resolve citations and link tasks for the documents written since the last call (`full`:
+        for every document again): pipeline/links.py. Runs after each ingest and on renormalize."""
+        from pipeline.links import resolve
+
+        written, self._written = self._written, []
+        try:
+            return self._transaction(lambda: resolve(self.con, None if full else written))
+        except BaseException:
+            self._written = written + self._written
+            raise
+
     def unresolved_mentions(self) -> list[tuple[str, int, list[tuple[str, str, str]]]]:
         """Unresolved names with their count and (document title or path, item key, jurisdiction) uses."""
         rows = self.con.execute(
@@ -942,6 +997,10 @@ class Store:
                     _passage_row(p, n, new_id, words)
                     for n, (p, words) in enumerate(zip(doc.passages, passage_words[new_id]), start=1)
                 ]
+                rows["citations"] += citation_rows(
+                    new_id, document_pieces(doc), doc.forwarded.title if doc.forwarded else None,
+                    doc.forwarded.doc_number.raw if doc.forwarded and doc.forwarded.doc_number else None,
+                    doc.title, doc.doc_number.raw if doc.doc_number else None)
             for table in DOCUMENT_TABLES:
                 _insert(con, table, rows[table])
             fill_item_tokens(con, new_ids)
@@ -951,6 +1010,7 @@ class Store:
             )
 
         self._transaction(write)
+        self._written += [new_id for _, _, new_id, _ in plans]
         statuses = []
         for doc, _, new_id, previous in plans:
             current[doc.source_path] = (new_id, doc.content_hash)
@@ -969,8 +1029,16 @@ def _create_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f"COMMENT ON COLUMN {table}.{c.name} IS {_sql_string(c.comment)}")
 
 
+# Views over a table a later version added: an older version's migration (which recreates the
+# views) leaves them to the migration that creates the table.
+_VIEW_NEEDS = {"citation_graph": "citations"}
+
+
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
     for name, sql in VIEWS.items():
+        if _VIEW_NEEDS.get(name, "documents") not in tables:
+            continue
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
     for name, sql in MACROS.items():
         con.execute(f"CREATE OR REPLACE MACRO {name}{sql}")
@@ -1061,7 +1129,7 @@ def _migrate_4_to_5(con: duckdb.DuckDBPyConnection) -> None:
             retired.append(doc_id)
     if retired:
         for table in _CHILD_TABLES:
-            if table not in ("passages", "passage_tokens"):  # version 6's
+            if table not in ("passages", "passage_tokens", "citations", "task_links"):  # versions 6 and 7's
                 con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [retired])
         con.execute("UPDATE documents SET is_current = false WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
                     [retired])
@@ -1123,7 +1191,20 @@ def _migrate_5_to_6(con: duckdb.DuckDBPyConnection) -> None:
     fill_passage_tokens(con, sorted({r["document_id"] for r in rows}))
 
 
-_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5, 5: _migrate_5_to_6}
+def _migrate_6_to_7(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 7 links notices: citations (read again from the stored task texts, passages, titles and
+    forwarded documents) resolved to stored documents, task_links, and the citation_graph view."""
+    from pipeline.links import resolve, stored_citation_rows
+
+    _create_table(con, "citations")
+    _create_table(con, "task_links")
+    _create_views(con)
+    _insert(con, "citations", stored_citation_rows(con))
+    resolve(con)
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5, 5: _migrate_5_to_6,
+               6: _migrate_6_to_7}
 
 
 def _comment(table: str, column: str) -> str:

@@ -131,6 +131,10 @@ def _old_db(version: int, seeds_dir, tmp_path, monkeypatch):
         if version < 6:
             con.execute("DROP TABLE passage_tokens")
             con.execute("DROP TABLE passages")
+        if version < 7:
+            con.execute("DROP VIEW citation_graph")
+            con.execute("DROP TABLE citations")
+            con.execute("DROP TABLE task_links")
     return db
 
 
@@ -150,7 +154,7 @@ def test_a_version_4_database_keeps_its_documents_when_paths_become_absolute(see
     with duckdb.connect(str(db), read_only=True) as con:
         paths = [p for (p,) in con.execute("SELECT source_path FROM documents WHERE is_current").fetchall()]
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-    assert int(version) == STORE_VERSION == 6
+    assert int(version) == STORE_VERSION == 7
     assert report.counts["unchanged"] == 5 and report.counts["new"] == 0
     assert len(paths) == 5 and all(p.startswith(str(seeds_dir.resolve())) for p in paths)
 

@@ -98,11 +98,16 @@ def test_a_full_disk_during_an_export_leaves_no_cut_file(tmp_path, seed_copy):
 def test_a_damaged_database_block_is_one_line_for_every_command(tmp_path, seed_copy):
     damaged = tmp_path / "damaged.duckdb"
     shutil.copy(seed_copy, damaged)
-    with duckdb.connect(str(damaged), read_only=True) as con:  # a block of the documents table (every command reads it)
-        (block,) = con.execute("SELECT min(block_id) FROM pragma_storage_info('documents') WHERE block_id >= 0").fetchone()
-    with open(damaged, "r+b") as f:  # after DuckDB's three 4 KB headers, blocks of 256 KB
-        f.seek(3 * 4096 + block * 256 * 1024 + 100)
-        f.write(b"\xff" * 64)
+    # A block of each table the commands below read (documents: every command; unit_mentions: units,
+    # export, ingest; the word tables: search). A fixed block would move with the layout (the staging
+    # file's first publish, new tables).
+    with duckdb.connect(str(damaged), read_only=True) as con:
+        blocks = [con.execute(f"SELECT min(block_id) FROM pragma_storage_info('{table}') WHERE block_id >= 0")
+                  .fetchone()[0] for table in ("documents", "unit_mentions", "item_tokens", "passage_tokens")]
+    with open(damaged, "r+b") as f:  # blocks of 256 KB after DuckDB's three 4 KB headers
+        for block in sorted(set(blocks)):
+            f.seek(3 * 4096 + block * 256 * 1024 + 100)
+            f.write(b"\xff" * 64)
     for args in (["units"], ["search", "科普"], ["export", str(tmp_path / "out")], ["ingest", str(SEED_FILES[0]), "--force"]):
         result = _notices(*args, "--db", str(damaged))
         _one_line_error(result, str(damaged), "damaged", "restore it from a backup")

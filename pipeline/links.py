@@ -1,0 +1,324 @@
+"""Links between stored notices: citations (which documents a notice cites, resolved to stored
+documents) and task links (which task of an upper notice a local task carries out).
+
+The writer stores each document's citations with its other rows (`citation_rows`); `resolve`
+runs after each ingest and on `notices renormalize`: it points citations at the documents now
+stored (by normalized 发文字号, else by title) and links the tasks of each local notice to the
+most similar tasks of every notice it implements (cited, forwarded, or of the same title root),
+by BM25 over the stored jieba words (item_tokens). Incremental: given the new documents, only
+their citations, the citations that may name them, and the document pairs they take part in
+are computed again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import duckdb
+
+from extractors.citations import find_citations, number_key, title_key, title_root
+from extractors.metadata import doc_number_line
+
+# Tasks of an upper notice kept for each local task (recall@3 is measured on them).
+LINKS_PER_TASK = 3
+# Notices of the same title root an item is compared with at most (a corpus of copies would
+# otherwise pair every local copy with every national one).
+ROOT_UPPERS = 1
+BM25_K1, BM25_B = 1.2, 0.75
+# A local task whose best upper task scores below this has no counterpart (no links stored). Set
+# on the 15 tasks of tests/fixtures/task_links_small.json (with MAX_DF_SHARE below: precision@1
+# 10/12, recall@3 12/13; 12.0 links a task without a counterpart, 0.77): check it on the reviewed
+# links (make eval) when they land.
+MIN_BEST_SCORE = 15.0
+# Words left out of the comparison: single characters of the local task (jieba's search mode
+# splits words into pieces too), and words in more than this share of the upper notice's tasks
+# (科普 in a 科普 plan: they weigh little in BM25 and multiply the rows to compare).
+MIN_WORD_LENGTH = 2
+LOCALS_PER_STATEMENT = 500
+MAX_DF_SHARE = 0.2  # 0.1 loses recall@3 (0.85) on the same set; 1.0 is 1.6x slower, no better
+# Jurisdictions of a national notice (an unnamed one: a national ledger without a banner).
+NATIONAL = ("全国",)
+
+
+@dataclass(frozen=True)
+class TextPiece:
+    """A piece of a document's text citations are read from, and where it stands."""
+
+    part: str | None
+    item_key: str | None
+    section_key: str | None
+    passage_no: int | None
+    text: str
+    start_offset: int | None
+
+
+def citation_rows(doc_id: str, pieces: Iterable[TextPiece], forwarded_title: str | None,
+                  forwarded_number: str | None, own_title: str | None = None,
+                  own_number: str | None = None) -> list[dict[str, Any]]:
+    """The citations rows of one document: every citation in its tasks and passages, and the
+    document a 转发/印发 notice forwards (how = 'forwarded'). The document's own number (printed
+    under the banner) and own title, and the document a 印发 notice issues (关于印发《X》的通知: X is
+    the notice's own content) are not citations."""
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple] = set()
+    aliases: dict[str, str] = {}  # 以下简称 given in one paragraph hold in the others
+    own = doc_number_line(own_number) if own_number else None
+    own_key = number_key(own) if own else None
+    own_title_key = title_key(own_title) or ""
+    # 关于印发《X》的通知 issues X: X is this document
+    issued = own_title_key.split("印发", 1)[1].removesuffix("的通知") if "印发" in own_title_key and "转发" not in own_title_key else None
+    for piece in pieces:
+        for c in find_citations(piece.text, aliases):
+            if own_key and c.number_key == own_key:
+                continue
+            if c.title_key and c.title_key in (own_title_key, issued):
+                continue
+            start = piece.start_offset + c.start if piece.start_offset is not None else None
+            where = (piece.item_key, piece.passage_no, c.start)
+            if where in seen:
+                continue
+            seen.add(where)
+            rows.append(_row(doc_id, len(rows) + 1, piece, start,
+                             piece.start_offset + c.end if piece.start_offset is not None else None,
+                             c.number, c.title, c.number_key, c.title_key, "text"))
+    if forwarded_title or forwarded_number:
+        parsed = doc_number_line(forwarded_number) if forwarded_number else None
+        key = number_key(parsed) if parsed else None
+        rows.append(_row(doc_id, len(rows) + 1, TextPiece(None, None, None, None, "", None), None, None,
+                         forwarded_number, forwarded_title, key, title_key(forwarded_title), "forwarded"))
+    return rows
+
+
+def _row(doc_id, number, piece, start, end, cited_number, cited_title, nkey, tkey, how) -> dict[str, Any]:
+    return {"document_id": doc_id, "citation_no": number, "how": how, "part": piece.part,
+            "item_key": piece.item_key, "section_key": piece.section_key, "passage_no": piece.passage_no,
+            "start_offset": start, "end_offset": end, "cited_number": cited_number, "cited_title": cited_title,
+            "number_key": nkey, "title_key": tkey, "cited_document_id": None, "resolved_by": None}
+
+
+def document_pieces(doc) -> list[TextPiece]:
+    """A parsed Document's tasks and passages (the writer's view)."""
+    pieces = [TextPiece(i.part, i.key, i.section_key, None, i.raw_text, i.span.start if i.span else None)
+              for i in doc.items]
+    pieces += [TextPiece(p.part, None, p.section_key, n, p.text, p.span.start if p.span else None)
+               for n, p in enumerate(doc.passages, start=1)]
+    return _in_text_order(pieces)
+
+
+def _in_text_order(pieces: list[TextPiece]) -> list[TextPiece]:
+    """Pieces in the order they are written (a short name 以下简称 is given before it is used)."""
+    return sorted(pieces, key=lambda p: -1 if p.start_offset is None else p.start_offset)
+
+
+def stored_citation_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Citations of every current document read from what is stored (items.raw_text, passages.text,
+    the forwarded document): the version-7 migration."""
+    pieces: dict[str, list[TextPiece]] = {}
+    for doc_id, part, key, section, text, start in con.execute(
+        "SELECT i.document_id, i.part, i.item_key, i.section_key, i.raw_text, i.start_offset FROM items i "
+        "JOIN documents d USING (document_id) WHERE d.is_current ORDER BY i.document_id, i.start_offset, i.item_key"
+    ).fetchall():
+        pieces.setdefault(doc_id, []).append(TextPiece(part, key, section, None, text, start))
+    for doc_id, part, number, section, text, start in con.execute(
+        "SELECT p.document_id, p.part, p.passage_no, p.section_key, p.text, p.start_offset FROM passages p "
+        "JOIN documents d USING (document_id) WHERE d.is_current ORDER BY p.document_id, p.passage_no"
+    ).fetchall():
+        pieces.setdefault(doc_id, []).append(TextPiece(part, None, section, number, text, start))
+    rows = []
+    for doc_id, title, number, fwd_title, fwd_number in con.execute(
+        "SELECT document_id, title, doc_number, forwarded_title, forwarded_doc_number FROM documents WHERE is_current "
+        "ORDER BY document_id"
+    ).fetchall():
+        own = pieces.get(doc_id, [])
+        if title and not any(p.passage_no is not None for p in own):  # stored before passages had titles
+            own = [TextPiece("正文", None, None, None, title, None), *own]
+        rows += citation_rows(doc_id, _in_text_order(own), fwd_title, fwd_number, title, number)
+    return rows
+
+
+# The stored documents a citation can name: normalized number (from the stored organ code, year and
+# serial, as extractors.citations.number_key writes it), title, and the title a 印发 notice issues.
+_NUMBER_KEY_SQL = (
+    "CASE WHEN doc_number_serial IS NULL OR doc_number_organ IS NULL THEN NULL "
+    "WHEN doc_number_year IS NULL THEN doc_number_organ || '第' || doc_number_serial || '号' "
+    "ELSE doc_number_organ || '〔' || doc_number_year || '〕' || doc_number_serial || '号' END"
+)
+_TITLE_KEY_SQL = (
+    "nullif(translate(regexp_replace({col}, '[\\s《》〈〉<>“”\"''‘’]', '', 'g'), '—–－（）', '---()'), '')"
+)
+
+
+def resolve(con: duckdb.DuckDBPyConnection, new_ids: list[str] | None = None) -> dict[str, int]:
+    """Point citations at stored documents and link tasks, inside the caller's transaction.
+
+    `new_ids`: documents written since the last resolve (None: everything again). Returns counts."""
+    full = new_ids is None
+    con.execute(
+        "UPDATE citations SET cited_document_id = NULL, resolved_by = NULL WHERE cited_document_id IS NOT NULL "
+        "AND cited_document_id NOT IN (SELECT document_id FROM documents WHERE is_current)"
+    )
+    con.execute("DELETE FROM task_links WHERE upper_document_id NOT IN (SELECT document_id FROM documents WHERE is_current)")
+    if full:
+        con.execute("UPDATE citations SET cited_document_id = NULL, resolved_by = NULL")
+        _resolve_pass(con, None, None)
+    elif new_ids:
+        _resolve_pass(con, new_ids, None)  # the new documents' citations, against every document
+        _resolve_pass(con, None, new_ids)  # open citations that may name a new document
+    linked = _link_tasks(con, new_ids)
+    counts = con.execute(
+        "SELECT count(*), count(cited_document_id) FROM citations c JOIN documents d USING (document_id) "
+        "WHERE d.is_current"
+    ).fetchone()
+    return {"citations": counts[0], "resolved": counts[1], "task_links": linked}
+
+
+def _resolve_pass(con: duckdb.DuckDBPyConnection, citing: list[str] | None, cited: list[str] | None) -> None:
+    """Resolve open citations (of `citing` documents, or all) against `cited` documents (or all
+    current ones): by number first, else by title, else by the title a 印发 notice issues; never
+    to the citing document itself; one document per key (the first id: copies are alike)."""
+    targets = "SELECT * FROM documents WHERE is_current" + (
+        " AND document_id IN (SELECT unnest($cited::VARCHAR[]))" if cited is not None else "")
+    open_rows = "SELECT * FROM citations WHERE cited_document_id IS NULL" + (
+        " AND document_id IN (SELECT unnest($citing::VARCHAR[]))" if citing is not None else "")
+    params = {k: v for k, v in (("cited", cited), ("citing", citing)) if v is not None}
+    title_sql = _TITLE_KEY_SQL.format(col="title")
+    issued_sql = _TITLE_KEY_SQL.format(col="forwarded_title")
+    con.execute(
+        f"""
+        WITH t AS ({targets}),
+        keys AS (
+            SELECT {_NUMBER_KEY_SQL} AS k, 1 AS rank, 'number' AS via, document_id FROM t
+            UNION ALL SELECT {title_sql}, 2, 'title', document_id FROM t
+            UNION ALL SELECT {issued_sql}, 3, 'title', document_id FROM t WHERE starts_with(title, '关于印发')
+        ),
+        -- two ids per key, so a citation of its own document's key still finds another one
+        firsts AS (SELECT k, rank, via, min(document_id) AS a, max(document_id) AS b FROM keys WHERE k IS NOT NULL
+                   GROUP BY ALL),
+        c AS ({open_rows}),
+        m AS (
+            SELECT c.document_id, c.citation_no, f.rank, f.via,
+                   CASE WHEN f.a <> c.document_id THEN f.a WHEN f.b <> c.document_id THEN f.b END AS target
+            FROM c JOIN firsts f ON f.rank = 1 AND f.k = c.number_key
+            UNION ALL
+            SELECT c.document_id, c.citation_no, f.rank, f.via,
+                   CASE WHEN f.a <> c.document_id THEN f.a WHEN f.b <> c.document_id THEN f.b END
+            FROM c JOIN firsts f ON f.rank > 1 AND f.k = c.title_key
+        ),
+        best AS (SELECT document_id, citation_no, arg_min(target, rank) AS target, arg_min(via, rank) AS via
+                 FROM m WHERE target IS NOT NULL GROUP BY ALL)
+        UPDATE citations SET cited_document_id = best.target, resolved_by = best.via FROM best
+        WHERE citations.document_id = best.document_id AND citations.citation_no = best.citation_no
+        """,
+        params,
+    )
+
+
+def _implementing_pairs(con: duckdb.DuckDBPyConnection, new_ids: list[str] | None) -> list[tuple[str, str, str]]:
+    """(local document, upper document, via) pairs whose tasks are to be linked: the documents a
+    notice cites or forwards, and national notices of the same title root and year
+    (extractors.citations.title_root). With `new_ids`, only pairs one of them takes part in."""
+    pairs: dict[tuple[str, str], str] = {}
+    for local, upper, how in con.execute(
+        "SELECT DISTINCT c.document_id, c.cited_document_id, c.how FROM citations c "
+        "JOIN documents d ON d.document_id = c.document_id AND d.is_current "
+        "WHERE c.cited_document_id IS NOT NULL AND c.cited_document_id <> c.document_id ORDER BY ALL"
+    ).fetchall():
+        if pairs.get((local, upper)) != "forwarded":
+            pairs[(local, upper)] = "forwarded" if how == "forwarded" else "citation"
+    roots: dict[tuple[str, int], list[str]] = {}
+    locals_: list[tuple[str, tuple[str, int]]] = []
+    for doc_id, title, fwd_title, jurisdiction, year in con.execute(
+        "SELECT document_id, title, forwarded_title, jurisdiction, year FROM documents WHERE is_current "
+        "ORDER BY document_id"
+    ).fetchall():
+        root, title_year = title_root(fwd_title or title, jurisdiction)
+        if root is None or (title_year or year) is None:
+            continue
+        key = (root, title_year or year)
+        if jurisdiction is None or jurisdiction in NATIONAL:
+            roots.setdefault(key, []).append(doc_id)
+        else:
+            locals_.append((doc_id, key))
+    for doc_id, key in locals_:
+        for upper in roots.get(key, [])[:ROOT_UPPERS]:
+            pairs.setdefault((doc_id, upper), "title_root")
+    out = [(l, u, via) for (l, u), via in pairs.items()]
+    if new_ids is not None:
+        new = set(new_ids)
+        out = [p for p in out if p[0] in new or p[1] in new]
+    return out
+
+
+def _link_tasks(con: duckdb.DuckDBPyConnection, new_ids: list[str] | None) -> int:
+    """task_links of the implementing pairs (all of them, or those a new document takes part in):
+    for each task of the local document, the LINKS_PER_TASK best tasks of the upper one by BM25
+    (the upper notice's tasks are the corpus; the local task's words the query)."""
+    pairs = _implementing_pairs(con, new_ids)
+    if new_ids is None:
+        con.execute("DELETE FROM task_links")
+    elif pairs:
+        con.execute(
+            "DELETE FROM task_links USING (SELECT unnest($l::VARCHAR[]) AS l, unnest($u::VARCHAR[]) AS u) p "
+            "WHERE task_links.document_id = p.l AND task_links.upper_document_id = p.u",
+            {"l": [p[0] for p in pairs], "u": [p[1] for p in pairs]},
+        )
+    # In chunks of local documents: one statement over 10,000 plans would hold every (local task,
+    # upper task) sum at once (20 GB on 100,000 documents); a chunk's are a few hundred MB.
+    pairs.sort()
+    locals_ = sorted({p[0] for p in pairs})
+    for first in range(0, len(locals_), LOCALS_PER_STATEMENT):
+        chunk = set(locals_[first:first + LOCALS_PER_STATEMENT])
+        _link_pairs(con, [p for p in pairs if p[0] in chunk])
+    return con.execute("SELECT count(*) FROM task_links").fetchone()[0]
+
+
+def _link_pairs(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str, str]]) -> None:
+    con.execute(
+        f"""
+        INSERT INTO task_links
+        WITH pairs AS (SELECT unnest($l::VARCHAR[]) AS l, unnest($u::VARCHAR[]) AS u, unnest($v::VARCHAR[]) AS via),
+        -- words split from items.search_words of the paired documents only (item_tokens is ~40 rows a
+        -- task, not clustered by document: scanning it costs more than splitting these few)
+        ut AS (SELECT document_id, item_key, token, count(*) AS tf FROM (
+                   SELECT document_id, item_key, unnest(string_split(search_words, ' ')) AS token FROM items
+                   WHERE document_id IN (SELECT u FROM pairs) AND search_words <> '')
+               WHERE token <> '' GROUP BY ALL),
+        ulen AS (SELECT document_id, item_key, sum(tf) AS len FROM ut GROUP BY ALL),
+        ustat AS (SELECT document_id, count(*) AS n, avg(len) AS avg_len FROM ulen GROUP BY ALL),
+        udf AS (SELECT document_id, token, count(*) AS df FROM ut GROUP BY ALL),
+        w AS (
+            SELECT ut.document_id AS u, hash(ut.document_id, ut.item_key) AS uh, ut.token,
+                   ln(1 + (s.n - f.df + 0.5) / (f.df + 0.5))
+                   * ut.tf * ({BM25_K1} + 1) / (ut.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * l.len / s.avg_len)) AS w
+            FROM ut JOIN ulen l USING (document_id, item_key) JOIN ustat s USING (document_id)
+            JOIN udf f USING (document_id, token)
+            WHERE f.df <= {MAX_DF_SHARE} * s.n
+        ),
+        lt AS (SELECT DISTINCT hash(document_id, item_key) AS lh, document_id AS l, token FROM (
+                   SELECT document_id, item_key, unnest(string_split(search_words, ' ')) AS token FROM items
+                   WHERE document_id IN (SELECT l FROM pairs) AND search_words <> '')
+               WHERE length(token) >= {MIN_WORD_LENGTH} AND token IN (SELECT token FROM w)),
+        -- integer keys (hashes) for the big join and grouping; names joined back for the kept rows
+        scores AS (
+            SELECT lt.lh, w.uh, any_value(w.u) AS u, sum(w.w) AS score
+            FROM pairs p JOIN lt ON lt.l = p.l JOIN w ON w.u = p.u AND w.token = lt.token
+            GROUP BY lt.lh, w.uh
+        ),
+        best AS (
+            -- ties (copies; sums in another order differ in the last bits) broken by the task's hash
+            SELECT lh, u, max(score) AS top, max_by(uh, (round(score, 9), uh), {LINKS_PER_TASK}) AS uhs,
+                   max_by(score, (round(score, 9), uh), {LINKS_PER_TASK}) AS ss
+            FROM scores GROUP BY lh, u HAVING max(score) >= {MIN_BEST_SCORE}
+        ),
+        ranked AS (SELECT lh, u, unnest(uhs) AS uh, unnest(ss) AS score, unnest(range(1, len(uhs) + 1)) AS rank
+                   FROM best),
+        lkeys AS (SELECT hash(document_id, item_key) AS lh, document_id, item_key FROM items
+                  WHERE document_id IN (SELECT l FROM pairs)),
+        ukeys AS (SELECT hash(document_id, item_key) AS uh, item_key FROM items
+                  WHERE document_id IN (SELECT u FROM pairs))
+        SELECT k.document_id, k.item_key, r.u, uk.item_key, r.rank, r.score, 'bm25', p.via
+        FROM ranked r JOIN lkeys k USING (lh) JOIN ukeys uk USING (uh) JOIN pairs p ON p.l = k.document_id AND p.u = r.u
+        """,
+        {"l": [p[0] for p in pairs], "u": [p[1] for p in pairs], "v": [p[2] for p in pairs]},
+    )
