@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import sys
 from pathlib import Path
@@ -93,19 +94,39 @@ FirstListedLeadsOption = Annotated[
 ]
 
 
+class OcrMode(str, enum.Enum):
+    auto = "auto"
+    off = "off"
+    force = "force"
+
+
+OcrOption = Annotated[
+    OcrMode,
+    typer.Option(
+        "--ocr",
+        help="PDF pages without a usable text layer (scans, fonts without a Unicode map): auto reads only those "
+        "pages by OCR, off refuses them as before, force reads every page of every PDF by OCR.",
+    ),
+]
+
+
 @app.command()
 def parse(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A notice file (.txt, .pdf, .docx, .html).")],
     first_listed_leads: FirstListedLeadsOption = False,
+    ocr: OcrOption = OcrMode.auto,
 ) -> None:
     """Parse one notice and print it as JSON.
 
     Example: notices parse data/raw/003_b8b4a31499fe38d2.txt
     Example: notices parse data/raw/000_69453124e71ca7c9.txt --first-listed-leads
+    Example: notices parse ~/scans/notice.pdf --ocr force
     """
+    from pipeline import limits as file_limits
     from pipeline.golden import document_json
     from pipeline.ingest import parse_file
 
+    file_limits.use(dataclasses.replace(file_limits.active(), ocr=ocr.value))
     try:
         if not file.exists():
             raise NoticeError(f"no such file: {file}")
@@ -147,12 +168,14 @@ def ingest(
         list[str] | None,
         typer.Option("--file-limit", metavar="NAME=N",
                      help="Raise (or lower) what one file may hold, e.g. pdf_pages=5000; repeatable. Names: "
-                     + ", ".join(f"{f.name} (default {f.default:,})" for f in dataclasses.fields(FileLimits)) + "."),
+                     + ", ".join(f"{f.name} (default {f.default:,})" for f in dataclasses.fields(FileLimits)
+                                 if f.type in (int, "int")) + "."),
     ] = None,
     prune: Annotated[
         bool,
         typer.Option("--prune", help="Retire stored documents under PATHS whose files are gone (history rows kept)."),
     ] = False,
+    ocr: OcrOption = OcrMode.auto,
 ) -> None:
     """Ingest notices (txt, pdf, docx, html) into a DuckDB file; unchanged files are skipped.
 
@@ -164,6 +187,7 @@ def ingest(
     Example: notices ingest ~/kexie_ledgers --first-listed-leads --force
     Example: notices ingest ~/scans --max-seconds 600 --max-memory-mb 4096
     Example: notices ingest ~/notices --prune   (files deleted from ~/notices leave the current data)
+    Example: notices ingest ~/scans --ocr force   (read every PDF page by OCR, text layer or not)
 
     Files are parsed in worker processes under a wall-time and a memory
     limit; a file that overruns them, or whose worker dies, is one row in
@@ -186,7 +210,7 @@ def ingest(
     reporter = Reporter(quiet=quiet or as_json, verbose=verbose)
     try:
         entries = read_dictionary_files(dictionary)
-        files = FileLimits()
+        files = FileLimits(ocr=ocr.value)
         for override in file_limit or []:
             try:
                 files = files.with_override(override)

@@ -41,10 +41,13 @@ class FileLimits:
     html_mb: int = MAX_PAGE_BYTES // 2**20  # a web page
     docx_inflated_mb: int = DOCX_MAX_UNCOMPRESSED // 2**20  # a .docx archive, inflated
     docx_blocks: int = DOCX_MAX_BLOCKS  # paragraphs and tables of a .docx body
+    # Not a limit: how PDF pages without a usable text layer are read (auto, off, force; pipeline/ocr.py).
+    # It travels with the limits because every worker needs it where the readers run.
+    ocr: str = "auto"
 
     def with_override(self, text: str) -> FileLimits:
         """These limits with one NAME=VALUE changed; ValueError saying what is allowed."""
-        names = [f.name for f in fields(self)]
+        names = [f.name for f in fields(self) if f.type in (int, "int")]
         name, _, value = text.partition("=")
         name = name.strip().replace("-", "_")
         if name not in names or not value.strip().isdigit() or int(value) < 1:
