@@ -14,6 +14,7 @@ from itertools import islice
 
 import regex
 
+from extractors.recognized import apply_recognition
 from extractors.dictionary import UnitDictionary
 from extractors.jurisdiction import jurisdiction_of, only_city_named, only_province_named, place_named, place_of_organ
 from extractors.normalize import resolve_mentions, rule_unit
@@ -195,6 +196,7 @@ def extract_document(
     if source.page is not None:
         link_attachments(doc, source.page)
     _warn_missing(doc, layout)
+    apply_recognition(doc, source)
     return doc
 
 

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field, fields, replace
 
 SECONDS_PER_FILE = 120  # wall time a worker may spend on one file, then it is stopped
 MEMORY_MB_PER_WORKER = 2048  # address space of a worker process (RLIMIT_AS)
+# Address space a worker may use once it reads pages by OCR (pipeline/ocr.py raises its own cap to this when it
+# loads the engine): onnxruntime's detection at page resolution peaks at ~2.5 GB of address space, ~0.75 GB of
+# RSS per page in flight (2 at once on 2 cores). A larger --max-memory-mb stays as given.
+OCR_MEMORY_MB_PER_WORKER = 5120
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # any file
 MAX_TEXT_CHARS = 5_000_000  # text a reader may produce (≈ 2,500 pages of Chinese)

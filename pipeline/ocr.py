@@ -36,8 +36,6 @@ import regex
 
 ENGINE = "rapidocr 3 (PP-OCRv6 small, onnxruntime)"
 RENDER_DPI = 200  # scans of notices are 200–300 dpi; PP-OCR reads 10.5-pt text well from 200
-# An item whose text comes from an OCR line below this confidence is flagged (document_warnings, field `ocr`).
-LOW_CONFIDENCE = 0.85
 # Wall time one OCR page may add to a worker's per-file limit (pipeline.limits.SECONDS_PER_FILE):
 # ~9 s a page on this 2-core machine, with room for a loaded one.
 SECONDS_PER_OCR_PAGE = 45
@@ -67,6 +65,7 @@ def engine():
     global _loaded
     found = getattr(_local, "engine", None)
     if found is None:
+        _allow_ocr_memory()
         from rapidocr import RapidOCR
 
         # The models shipped in the wheel (rapidocr/models/): PP-OCRv6 small detection and
@@ -81,6 +80,21 @@ def engine():
         })
         _loaded = True
     return found
+
+
+def _allow_ocr_memory() -> None:
+    """Raise this process's address-space cap (a worker's, see pipeline.ingest) to what OCR needs."""
+    try:
+        import resource
+    except ImportError:
+        return
+    from pipeline.limits import OCR_MEMORY_MB_PER_WORKER
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = OCR_MEMORY_MB_PER_WORKER * 1024 * 1024
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
 
 
 def engine_loaded() -> bool:
@@ -109,7 +123,12 @@ def recognize_pages(pdf, indexes: list[int]) -> Iterator[tuple[int, list[OcrLine
     done = 0
 
     def read(image) -> list[OcrLine]:
-        return lines_of(recognize(image), image.shape[1])
+        try:
+            return lines_of(recognize(image), image.shape[1])
+        except Exception as exc:
+            if "bad_alloc" in str(exc):  # onnxruntime out of memory: the worker reports it as such
+                raise MemoryError(str(exc)) from exc
+            raise
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ocr") as pool:
         pending: list = []

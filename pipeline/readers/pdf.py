@@ -453,6 +453,8 @@ def _paragraphs(pages: list[_Page]) -> tuple[str, list[int], list[RecognizedLine
     def continues(line: _Line, same_page: bool) -> bool:
         if last is None or last.left > left_margin + 2.5 * size:
             return False  # nothing open, or a right-aligned/centred line (date, signature)
+        if line.confidence is not None and (_set_apart(line, size) or _set_apart(last, size)):
+            return False
         if line.left > left_margin + 1.5 * size:
             return False  # an indented line starts a paragraph
         if same_page and last.bottom - line.top > 1.2 * size:
@@ -495,6 +497,16 @@ def _paragraphs(pages: list[_Page]) -> tuple[str, list[int], list[RecognizedLine
         if first_on_page:
             page_starts.append(length)
     return "".join(out), page_starts, recognized
+
+
+def _set_apart(line: _Line, size: float) -> bool:
+    """An OCR line that is no body text: larger type (banner, title) or names side by side (a gap
+    kept as a space between CJK characters: the signature block). A text layer says this with its
+    own spacing, so only lines read by OCR are asked."""
+    return line.top - line.bottom > 1.4 * size or bool(_GAP_BETWEEN_CJK.search(line.text))
+
+
+_GAP_BETWEEN_CJK = regex.compile(r"\p{Han} +\p{Han}")
 
 
 def _join(before: str, after: str) -> str:
