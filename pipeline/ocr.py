@@ -288,7 +288,7 @@ def _line(row: list[_Box], body: float) -> OcrLine:
     for k, box in enumerate(row):
         piece = normalize(box.text)
         if k and box.left - row[k - 1].right > 1.5 * body:
-            text += " "  # a real gap on the page: two names side by side
+            text += "  "  # a real gap on the page (two names side by side): wide, as text readers give it
         text += piece
     weight = sum(len(b.text) for b in row) or 1
     confidence = sum(b.confidence * len(b.text) for b in row) / weight

@@ -62,7 +62,7 @@ def test_lines_rebuilt_from_boxes_in_reading_order():
     ]
     lines = ocr.lines_of(raw, 1653)
     assert [line.text for line in lines] == [
-        "（此页无正文）", "长沙县住房 长沙县财政局 长沙县", "和城乡建设局 自然资源局", "2022年8月18日",
+        "（此页无正文）", "长沙县住房  长沙县财政局  长沙县", "和城乡建设局  自然资源局", "2022年8月18日",
     ]
     # A large glyph centred on a line (the banner's 文件) joins that line.
     banner = [box(170, 290, 1280, 430, "长沙县住房和城乡建设局"), box(140, 440, 1270, 560, "长沙县财政局"),
