@@ -155,11 +155,55 @@ def recognize_pages(pdf, indexes: list[int]) -> Iterator[tuple[int, list[OcrLine
 
 def recognize(image) -> list[tuple[list[list[float]], str, float]]:
     """Raw boxes of one page image (an H×W×3 BGR array): (4 corner points, text, confidence)."""
-    out = engine()(without_seals(image))
+    image = without_seals(image)
+    found = _run(image)
+    out = []
+    for box, text, score in found:
+        if _misread(box, text, score):
+            # The recognizer gives up on some long lines (`梁` at 0.47 for a 27:1 line full of quotes);
+            # the line alone, detected again, comes back in pieces it reads (1.0).
+            again = _reread(image, box)
+            if again and sum(len(t) for _, t, _ in again) > len(text):
+                out.extend(again)
+                continue
+        if score >= MIN_SCORE:
+            out.append((box, text, score))
+    return out
+
+
+MIN_SCORE = 0.5  # rapidocr's own cut: below it a box's text is noise
+
+
+def _run(image) -> list[tuple[list[list[float]], str, float]]:
+    out = engine()(image, text_score=0.0)
     if out.boxes is None:
         return []
     return [([[float(x), float(y)] for x, y in box], text, float(score))
             for box, text, score in zip(out.boxes.tolist(), out.txts, out.scores)]
+
+
+def _misread(box: list[list[float]], text: str, score: float) -> bool:
+    xs = [p[0] for p in box]
+    ys = [p[1] for p in box]
+    width, height = max(xs) - min(xs), max(ys) - min(ys)
+    if height <= 0 or width < 4 * height:
+        return False
+    return score < 0.8 or len(text) < 0.4 * width / height  # CJK glyphs are about as wide as high
+
+
+def _reread(image, box: list[list[float]]) -> list[tuple[list[list[float]], str, float]]:
+    xs = [p[0] for p in box]
+    ys = [p[1] for p in box]
+    height = max(ys) - min(ys)
+    top = max(0, int(min(ys) - height))
+    left = max(0, int(min(xs) - height))
+    crop = image[top : int(max(ys) + height), left : int(max(xs) + height)]
+    # Only what lies on the line itself: the margin also catches slivers of the lines around it.
+    return [
+        ([[x + left, y + top] for x, y in points], text, score)
+        for points, text, score in _run(crop)
+        if score >= MIN_SCORE and min(ys) <= top + sum(p[1] for p in points) / 4 <= max(ys)
+    ]
 
 
 def render(page, dpi: int = RENDER_DPI):

@@ -246,9 +246,14 @@ def test_synthetic_scan_gives_the_text_pdfs_items_and_units(tmp_path):
     def mentions(doc):
         return [(i.key, m.raw_text, m.role) for i in doc.items for m in i.responsible_units]
 
-    expected, got = mentions(text_doc), mentions(scan_doc)
-    differing = sum(1 for e, g in zip(expected, got) if e != g) + abs(len(expected) - len(got))
-    assert differing <= 0.02 * len(expected), f"{differing} of {len(expected)} unit mentions differ"
+    from collections import Counter
+
+    expected, got = Counter(mentions(text_doc)), Counter(mentions(scan_doc))
+    # A mention differs when one side lacks it (a misread name is one missing and one extra: counted once).
+    differing = max(sum((expected - got).values()), sum((got - expected).values()))
+    total = sum(expected.values())
+    assert total == 129
+    assert differing <= 0.02 * total, f"{differing} of {total} unit mentions differ"
 
 
 # --- the engine is loaded only for a page that needs it ---------------------------------------------
