@@ -231,6 +231,7 @@ def ingest(
                 prune=prune,
                 on_start=reporter.start,
                 on_file=reporter.file_done,
+                on_pages=reporter.pages_recognized,
             )
     except NoticeError as exc:
         _fail(exc)

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 SECONDS_PER_FILE = 120  # wall time a worker may spend on one file, then it is stopped
+# Added to a file's wall time for each page it reads by OCR: ~5 s a page on this 2-core machine idle,
+# up to 15 s loaded; a 100-page scan may take its time, a stuck worker is still stopped.
+SECONDS_PER_OCR_PAGE = 30
 MEMORY_MB_PER_WORKER = 2048  # address space of a worker process (RLIMIT_AS)
 # Address space a worker may use once it reads pages by OCR (pipeline/ocr.py raises its own cap to this when it
 # loads the engine): onnxruntime's detection at page resolution peaks at ~2.5 GB of address space, ~0.75 GB of

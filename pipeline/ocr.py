@@ -36,9 +36,6 @@ import regex
 
 ENGINE = "rapidocr 3 (PP-OCRv6 small, onnxruntime)"
 RENDER_DPI = 200  # scans of notices are 200–300 dpi; PP-OCR reads 10.5-pt text well from 200
-# Wall time one OCR page may add to a worker's per-file limit (pipeline.limits.SECONDS_PER_FILE):
-# ~9 s a page on this 2-core machine, with room for a loaded one.
-SECONDS_PER_OCR_PAGE = 45
 
 MODES = ("auto", "off", "force")
 
@@ -121,6 +118,8 @@ def recognize_pages(pdf, indexes: list[int]) -> Iterator[tuple[int, list[OcrLine
 
     threads = min(page_threads(), len(indexes)) or 1
     done = 0
+    if on_page:
+        on_page(0, len(indexes))
 
     def read(image) -> list[OcrLine]:
         try:

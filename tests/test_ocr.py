@@ -260,18 +260,20 @@ def test_synthetic_scan_gives_the_text_pdfs_items_and_units(tmp_path):
 
 
 def test_a_batch_without_scans_does_not_load_the_engine(tmp_path):
-    """Parse every seed in a fresh interpreter: no OCR module is imported."""
+    """Ingest the seeds (their PDFs included) in a fresh interpreter: the engine is never imported."""
+    generated = sorted((SHARED / "corpus" / "generated").glob("*.pdf"))[:2] if SHARED.is_dir() else []
     code = (
         "import sys\n"
-        "from pipeline.golden import raw_files\n"
-        "from pipeline.ingest import parse_file\n"
-        "from pathlib import Path\n"
-        "for f in raw_files(Path('data/raw')): parse_file(f)\n"
-        "loaded = [m for m in ('rapidocr', 'onnxruntime', 'cv2', 'pipeline.ocr') if m in sys.modules]\n"
-        "print(','.join(loaded) or 'none')\n"
+        "from pipeline.ingest import ingest\n"
+        "from pipeline import ocr\n"
+        f"report = ingest(['data/raw', *{[str(p) for p in generated]!r}], {str(tmp_path / 'b.duckdb')!r}, workers=1)\n"
+        "assert report.counts['failed'] == 0, report.failures\n"
+        "loaded = [m for m in ('rapidocr', 'onnxruntime', 'cv2') if m in sys.modules]\n"
+        "print(','.join(loaded) or 'none', ocr.engine_loaded())\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert result.stdout.strip() == "none"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "none False"
 
 
 def test_no_network_needed_for_the_models():
