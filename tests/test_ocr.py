@@ -286,3 +286,22 @@ def test_no_network_needed_for_the_models():
     names = {p.name for p in models.glob("*.onnx")}
     assert {"PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx", "ch_ppocr_mobile_v2.0_cls_mobile.onnx"} <= names
     assert re.search(r"PP-OCRv6", ocr.ENGINE)
+
+
+def test_the_engine_loads_and_reads_with_the_network_closed(tmp_path):
+    """In a network namespace of its own (no network at all), the engine loads its packaged models and reads."""
+    import shutil
+
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-n", "true"], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a network namespace here (needs unshare and root)")
+    code = (
+        "import numpy, cv2\n"
+        "from pipeline import ocr\n"
+        "image = numpy.full((200, 900, 3), 255, numpy.uint8)\n"
+        "cv2.putText(image, 'NOTICE 2023 No 15', (20, 120), cv2.FONT_HERSHEY_SIMPLEX, 2, (0, 0, 0), 4)\n"
+        "print(''.join(line.text for line in ocr.lines_of(ocr.recognize(image), 900)))\n"
+    )
+    result = subprocess.run([unshare, "-n", sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2023" in result.stdout
