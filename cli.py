@@ -104,8 +104,9 @@ OcrOption = Annotated[
     OcrMode,
     typer.Option(
         "--ocr",
-        help="PDF pages without a usable text layer (scans, fonts without a Unicode map): auto reads only those "
-        "pages by OCR, off refuses them as before, force reads every page of every PDF by OCR.",
+        metavar="MODE",
+        help="auto, off or force. PDF pages without a usable text layer (scans, fonts without a Unicode map): "
+        "auto reads only those pages by OCR, off refuses them as before, force reads every page of every PDF by OCR.",
     ),
 ]
 
