@@ -72,6 +72,19 @@ def test_lines_rebuilt_from_boxes_in_reading_order():
     ]
 
 
+def test_two_columns_are_read_one_after_the_other():
+    def box(x0, y0, x1, y1, text):
+        return ([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], text, 0.99)
+
+    left = [box(100, 200 + 60 * k, 780, 245 + 60 * k, f"左栏第{k + 1}行") for k in range(8)]
+    right = [box(880, 200 + 60 * k, 1560, 245 + 60 * k, f"右栏第{k + 1}行") for k in range(8)]
+    lines = ocr.lines_of(right + left, 1654)
+    assert [line.text for line in lines] == [f"左栏第{k}行" for k in range(1, 9)] + [f"右栏第{k}行" for k in range(1, 9)]
+    # One full-width line (a title over both columns, a body line) and the page is one column.
+    lines = ocr.lines_of(left + right + [box(100, 100, 1560, 150, "通栏标题")], 1654)
+    assert lines[0].text == "通栏标题" and lines[1].text.startswith("左栏第1行")
+
+
 # --- the real scan, recognized once -------------------------------------------------------------
 
 
