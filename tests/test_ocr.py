@@ -72,6 +72,19 @@ def test_lines_rebuilt_from_boxes_in_reading_order():
     ]
 
 
+def test_progress_shows_pages_recognized():
+    from rich.console import Console
+
+    from pipeline.progress import Reporter
+
+    out = io.StringIO()
+    reporter = Reporter(verbose=True, err=Console(file=out, width=80))
+    reporter.pages_recognized("/data/scans/a.pdf", 3, 6)
+    reporter.pages_recognized("/data/scans/a.pdf", 6, 6)
+    assert out.getvalue().strip().endswith("a.pdf: 6 pages read by OCR")
+    assert out.getvalue().count("recognized") == 1
+
+
 def test_two_columns_are_read_one_after_the_other():
     def box(x0, y0, x1, y1, text):
         return ([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], text, 0.99)
@@ -191,16 +204,20 @@ def gazette_db(tmp_path_factory):
     from pipeline.ingest import ingest
 
     db = tmp_path_factory.mktemp("ocr") / "gazette.duckdb"
-    report = ingest([GAZETTE], db, workers=2)
+    told = []  # what the worker told of the pages it recognized (the progress bar's feed)
+    report = ingest([GAZETTE], db, workers=2, on_pages=lambda path, done, total: told.append((path, done, total)))
     con = duckdb.connect(str(db), read_only=True)
-    yield report, con
+    yield report, con, told
     con.close()
 
 
 @needs_shared
 def test_gazette_ingests_with_a_warning_and_its_first_pages_facts(gazette_db):
-    report, con = gazette_db
+    report, con, told = gazette_db
     assert report.counts["new"] == 1 and report.counts["failed"] == 0
+    # The worker process told the supervisor of each page recognized, in order, 0 to 8 of 8.
+    assert [(done, total) for _, done, total in told] == [(k, 8) for k in range(9)]
+    assert told[0][0].endswith(GAZETTE.name)
     row = con.execute(
         "SELECT title, doc_number, doc_number_organ, doc_number_year, doc_number_serial, issuer, issued_date, "
         "page_count FROM documents WHERE is_current"

@@ -102,7 +102,7 @@ def read(data: bytes) -> SourceText:
         pdf.close()
     if not pages:
         raise ReadError("the PDF has no pages")
-    _check_text_layer(pages, mode)
+    _check_text_layer(pages)
     _place_tables(pages)
     _drop_running_lines(pages)
     text, page_starts, recognized_lines = _paragraphs(pages)
@@ -285,7 +285,7 @@ def _unreadable_layer(pages: list[_Page]) -> bool:
     return visible >= 50 and han / visible < 0.05 and symbols / visible > 0.3
 
 
-def _check_text_layer(pages: list[_Page], mode: str = "off") -> None:
+def _check_text_layer(pages: list[_Page]) -> None:
     """Refuse a PDF whose text is missing (scan) or unreadable (fonts without a Unicode map)."""
     text = "".join(line.text for p in pages for line in p.lines)
     if not text.strip():
