@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/notices.duckdb
 
-.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-ocr clean
+.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png bench-search bench-export bench-ocr clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/notices ingest data/raw --db $(DB)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest -q
 	$(BIN)/notices check
 
@@ -34,6 +34,15 @@ bench: $(VENV)/.installed
 bench-store: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_store
 
+bench-report: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench_report
+
+bench-search: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench_search
+
+bench-export: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench_export
+
 bench-pdf: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_pdf
 
@@ -42,6 +51,23 @@ bench-ocr: $(VENV)/.installed
 
 bench-html: $(VENV)/.installed
 	$(if $(shell command -v taskset),taskset -c 0) $(BIN)/python -m pipeline.bench_html
+
+# Debian's chromium (and a CJK font, for readable screenshots) for tests/test_report_browser.py:
+# installed once when missing and possible (root, apt-get); otherwise that test skips, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser test (once, 1-2 min)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium fonts-wqy-microhei) >/dev/null 2>&1 || echo "note: could not install chromium; the browser test will skip"; \
+	  else echo "note: chromium is missing (install it as root: apt-get install chromium); the browser test will skip"; fi; }
+
+# The README's picture of `notices report` on the reviewed notices of data/raw/.
+report-png: $(VENV)/.installed browser
+	rm -rf /tmp/notices-report-png && mkdir -p /tmp/notices-report-png
+	$(BIN)/notices ingest data/raw --db /tmp/notices-report-png/data_raw.duckdb -q
+	$(BIN)/python -m pipeline.report_screenshot --db /tmp/notices-report-png/data_raw.duckdb --out docs/report.png
+	rm -rf /tmp/notices-report-png
 
 clean:
 	rm -rf $(VENV) $(DB) *.egg-info

@@ -400,51 +400,308 @@ def renormalize(
     )
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON list of objects.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV (UTF-8 with BOM, for Excel) with a header row.")]
+
+
+def _print_rows(rows: list[dict], columns: list[str], as_json: bool, as_csv: bool) -> None:
+    from pipeline.listing import as_csv as csv_bytes, as_json as json_text
+
+    if as_json:
+        typer.echo(json_text(rows), nl=False)
+    else:
+        stream = typer.get_binary_stream("stdout")
+        stream.write(csv_bytes(rows, columns))
+        stream.flush()
+
+
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(metavar="WORDS", help="Words to look for, e.g. '科普 老年人'.")],
     db: DbOption = Path("data/notices.duckdb"),
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, metavar="N", help="How many items to show.")] = 10,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, metavar="N", help="How many hits to show.")] = 10,
+    jurisdiction: JurisdictionOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    issuer: IssuerOption = None,
+    unit: UnitOption = None,
+    doc: DocOption = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
 ) -> None:
-    """Full-text search over task items, best first (BM25 over jieba words).
+    """Full-text search over the whole text (tasks, titles, headings, paragraphs), best first (BM25).
+
+    Each hit: rank, score, date, jurisdiction, file, where it is (item key, 标题, 章节 key, or the
+    heading and line of a paragraph), the text around the match, and a task's units with their
+    roles (★ the lead). With --unit, only tasks that name the unit.
 
     Example: notices search "应急科普" --db data/notices.duckdb
-    The same ranking in SQL: SELECT * FROM search_items('应急 科普') LIMIT 10;
+    Example: notices search 限购 --jurisdiction 沈阳 --since 2022-01 --json
+    Example: notices search 科普 --unit 市科协 --year 2023 --csv > hits.csv
+    Example: notices search 老年人 --doc 京纲要办发〔2023〕2号 -n 20
+    The tasks' ranking in SQL: SELECT * FROM search_items('应急 科普') LIMIT 10;
     """
+    from pipeline.search import SEARCH_COLUMNS, search as run_search, snippet, unindexed_documents
+
     try:
+        if as_json and as_csv:
+            raise NoticeError("give --json or --csv, not both")
+        flt = document_filter(jurisdiction, year, since, until, issuer, unit, doc)
         with _open_db(db) as store:
-            hits = store.search(query, limit)
+            hits = run_search(store.con, query, flt, limit=limit)
+            unindexed = unindexed_documents(store.con)
     except NoticeError as exc:
         _fail(exc)
+    if unindexed:
+        typer.echo(
+            f"note: {unindexed} document{'s were' if unindexed != 1 else ' was'} stored by an older policy-notices: "
+            "only the tasks, title and headings are searched; read the rest with: notices ingest PATH --force "
+            f"--db {db}",
+            err=True,
+        )
+    if as_json or as_csv:
+        rows = [{"rank": rank, **(hit.as_dict() if as_json else hit.as_row())} for rank, hit in enumerate(hits, 1)]
+        _print_rows(rows, SEARCH_COLUMNS, as_json, as_csv)
+        if not hits:
+            raise typer.Exit(1)
+        return
     if not hits:
-        typer.echo(f"no item matches {query!r}")
+        where = "" if flt.is_empty() else " in the documents the filters select"
+        typer.echo(f"no item matches {query!r}, nor any title, heading or paragraph{where}")
         raise typer.Exit(1)
+    colour = sys.stdout.isatty()
+    roles = {"lead": "牵头", "responsible": "负责", "cooperating": "配合", "participant": "参与", "guiding": "指导"}
     for rank, hit in enumerate(hits, start=1):
-        text = hit["text"] if len(hit["text"]) <= 80 else hit["text"][:79] + "…"
-        units = "、".join(hit["units"] or []) or "—"
-        typer.echo(f"{rank:>2}. {hit['score']:.2f}  {hit['title'] or hit['source_path']}  [{hit['item_key']}]")
-        typer.echo(f"      {text}")
-        typer.echo(f"      units: {units}")
+        name = hit.source_path.rsplit("/", 1)[-1]
+        date = hit.issued_date.isoformat() if hit.issued_date else "(no date)"
+        typer.echo(f"{rank:>2}. {hit.score:5.2f}  {date}  {hit.jurisdiction or '—'}  {name}  [{hit.location}]")
+        mark = (lambda w: typer.style(w, bold=True, fg="red")) if colour else (lambda w: w)
+        typer.echo(f"      {snippet(hit.text, hit.matched_words, mark=mark)}")
+        if hit.kind == "item":
+            units = "、".join(f"{'★' if role == 'lead' else ''}{unit_name} {roles.get(role, role)}"
+                             for unit_name, role in hit.units)
+            typer.echo(f"      units: {units or '—'}")
+        else:
+            typer.echo(f"      in: {hit.title or name}")
+
+
+@app.command()
+def docs(
+    db: DbOption = Path("data/notices.duckdb"),
+    jurisdiction: JurisdictionOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    issuer: IssuerOption = None,
+    unit: UnitOption = None,
+    doc: DocOption = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """List the current documents, by date: id, 成文日期, 发文字号, jurisdiction, title, tasks, unit mentions, file.
+
+    Example: notices docs --db data/notices.duckdb
+    Example: notices docs --jurisdiction 北京 --year 2023
+    Example: notices docs --unit 市科协 --since 2022-06 --csv > documents.csv
+    Example: notices docs --issuer 国务院 --json
+    """
+    from pipeline.search import DOCUMENT_COLUMNS, documents
+
+    try:
+        if as_json and as_csv:
+            raise NoticeError("give --json or --csv, not both")
+        flt = document_filter(jurisdiction, year, since, until, issuer, unit, doc)
+        with _open_db(db) as store:
+            rows = documents(store.con, flt)
+    except NoticeError as exc:
+        _fail(exc)
+    if as_json or as_csv:
+        _print_rows(rows, DOCUMENT_COLUMNS, as_json, as_csv)
+    elif rows:
+        typer.echo("id                date        items  units  jurisdiction  发文字号 / title / file")
+        for row in rows:
+            date = row["issued_date"].isoformat() if row["issued_date"] else "(no date)  "
+            title = row["title"] or "(no title)"
+            title = title if len(title) <= 40 else title[:39] + "…"
+            typer.echo(
+                f"{row['document_id']}  {date:<10}  {row['items']:>5}  {row['unit_mentions']:>5}  "
+                f"{row['jurisdiction'] or '—'}  {row['doc_number'] or '(no number)'}  {title}  "
+                f"({row['source_path'].rsplit('/', 1)[-1]})"
+            )
+        typer.echo(f"{len(rows)} document{'s' if len(rows) != 1 else ''}")
+    if not rows:
+        if not (as_json or as_csv):
+            typer.echo("no document matches" + ("" if flt.is_empty() else " the filters"))
+        raise typer.Exit(1)
 
 
 @app.command()
 def export(
-    out_dir: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder to write one file per table into.")],
+    out_dir: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder to write the files into.")],
     db: DbOption = Path("data/notices.duckdb"),
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet, csv or jsonl (a file per table), or duckdb1 "
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="parquet, csv (UTF-8 with BOM, for Excel) or "
+                                     "jsonl (a file per table and view), xlsx (one workbook, a sheet each), or duckdb1 "
                                      "(the whole database as one file DuckDB 1.0 and later open).")] = "parquet",
+    unit: UnitOption = None,
+    doc: DocOption = None,
+    jurisdiction: JurisdictionOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    issuer: IssuerOption = None,
 ) -> None:
-    """Write every table of the database to files (parquet, csv or jsonl).
+    """Write every table and view (item_units, unit_workload, document_summary) to files, or with a
+    filter the tasks it selects as one table, tasks.<format>.
+
+    --unit: the tasks naming that unit (with its role in each: unit_role); --doc: a document's tasks;
+    --jurisdiction, --year, --since, --until, --issuer narrow the documents. A task row holds the
+    document's title, 发文字号 and date, the task's text, its lead unit and every unit with its role.
+    CSV starts with a BOM so Excel reads the Chinese text; lists are joined with 、 in CSV and xlsx.
 
     Example: notices export exports/ --db data/notices.duckdb --format csv
+    Example: notices export exports/ --db data/notices.duckdb --format xlsx
+    Example: notices export kexie/ --db data/notices.duckdb --unit 市科协 --format xlsx
+    Example: notices export one/ --db data/notices.duckdb --doc 京纲要办发〔2023〕2号 --format csv
     Example: notices export for_dbeaver/ --db data/notices.duckdb --format duckdb1
     """
+    from pipeline.export import export_database, export_tasks
+
     try:
+        flt = document_filter(jurisdiction=jurisdiction, year=year, since=since, until=until, issuer=issuer,
+                              unit=unit, doc=doc)
         with _open_db(db) as store:
-            written = store.export(out_dir, fmt)
+            if flt.is_empty():
+                result = export_database(store, out_dir, fmt)
+            else:
+                result = export_tasks(store, out_dir, fmt, flt)
     except NoticeError as exc:
         _fail(exc)
+    written = result.files
     typer.echo(f"wrote {len(written)} file{'s' if len(written) != 1 else ''} to {out_dir}: " + ", ".join(p.name for p in written))
+    if not flt.is_empty():
+        count = result.rows.get("tasks", 0)
+        typer.echo(f"{count} task{'' if count == 1 else 's'}" + ("" if count else "; the filter selects no task"))
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+
+
+@app.command()
+def show(
+    doc: Annotated[str, typer.Argument(metavar="DOC", help="A document: id, 发文字号, file name or part of the title.")],
+    db: DbOption = Path("data/notices.duckdb"),
+    as_json: Annotated[bool, typer.Option("--json", help="The same outline as one JSON object.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Each task's whole text, wrapped (default: one line, cut).")] = False,
+) -> None:
+    """Print one document's outline: metadata, heading tree, tasks with their units and roles.
+
+    Each task is one line (cut to the width; --full wraps its whole text) with its key, then its units
+    by role (牵头 lead, 负责 responsible, 配合 cooperating, 参与 participant, 指导 guiding).
+
+    Example: notices show 京纲要办发〔2023〕2号 --db data/notices.duckdb
+    Example: notices show 003_b8b4a31499fe38d2.txt --db data/notices.duckdb --full | less
+    Example: notices show d05638e1 --db data/notices.duckdb --json
+    """
+    from pipeline.lookup import resolve_document
+    from pipeline.outline import document_outline, render_outline
+
+    try:
+        with _open_db(db) as store:
+            outline = document_outline(store.con, resolve_document(store.con, doc))
+    except NoticeError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(outline, ensure_ascii=False, indent=1))
+    else:
+        render_outline(outline, full_text=full, file=sys.stdout)
+
+
+@app.command()
+def sql(
+    query: Annotated[
+        str | None,
+        typer.Argument(metavar="QUERY", help="The SQL, or - to read it from standard input."),
+    ] = None,
+    db: DbOption = Path("data/notices.duckdb"),
+    file: Annotated[Path | None, typer.Option("--file", "-f", metavar="FILE", help="Read the SQL from this file.")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Every row as CSV (UTF-8 with BOM, for Excel).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Every row as a JSON list of objects.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0, metavar="N", help="Rows the table shows (not --csv/--json).")] = 40,
+) -> None:
+    """Run a query on the database read-only and print its rows as a table.
+
+    Tables, views (item_units, unit_workload, document_summary) and search_items(...) are there, as in
+    any DuckDB client. A query cannot change the database, attach others, or read or write files (use
+    export for files); a refused or wrong query is one line with DuckDB's message. A query that
+    starts with a -- comment is read from --file or -, or given after a lone --.
+
+    Example: notices sql "SELECT * FROM document_summary" --db data/notices.duckdb
+    Example: notices sql --file my_query.sql --db data/notices.duckdb --csv > result.csv
+    Example: notices sql - --db data/notices.duckdb < my_query.sql
+    Example: notices sql "SELECT * FROM search_items('应急 科普') LIMIT 5" --json
+    """
+    from pipeline.query import lock_down, run_query, write_csv, write_json, write_table
+
+    try:
+        if as_csv and as_json:
+            raise NoticeError("give --csv or --json, not both")
+        if file is not None and query is not None:
+            raise NoticeError("give the query or --file FILE, not both")
+        if file is not None:
+            try:
+                text = file.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise NoticeError(f"cannot read the query file {file}: {getattr(exc, 'strerror', None) or exc}") from exc
+        elif query == "-":
+            text = sys.stdin.read()
+        elif query is not None:
+            text = query
+        else:
+            raise NoticeError('give a query: notices sql "SELECT …", --file FILE, or - to read standard input')
+        with _open_db(db) as store:
+            lock_down(store.con)
+            result = run_query(store.con, text)
+            if as_csv:
+                sys.stdout.write("\ufeff")
+                write_csv(result, sys.stdout)
+            elif as_json:
+                write_json(result, sys.stdout)
+            else:
+                write_table(result, sys.stdout, limit)
+    except NoticeError as exc:
+        _fail(exc)
+
+
+@app.command()
+def report(
+    db: DbOption = Path("data/notices.duckdb"),
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="HTML file to write (replaced if it exists).")] = Path("report.html"),
+    network_units: Annotated[
+        int, typer.Option("--network-units", min=2, metavar="N", help="Units shown in the network: the N sharing the most tasks.")
+    ] = 40,
+) -> None:
+    """Write one self-contained HTML page of the database, to read or send.
+
+    Documents by year and jurisdiction, the units carrying the most tasks (led
+    and co-handled), the network of units that share tasks, unit names to
+    review, and each document's task table. The charts' script is inside the
+    file: it opens offline in any browser.
+
+    Example: notices report --db data/notices.duckdb --out report.html
+    Example: notices report --db notices.duckdb --out ~/Desktop/notices.html --network-units 60
+    """
+    from pipeline.report import write_report
+
+    try:
+        if not db.exists():
+            raise NoticeError(f"no database at {db}; create it with: notices ingest PATH --db {db}")
+        written, data = write_report(db, out, network_units=network_units)
+    except NoticeError as exc:
+        _fail(exc)
+    size = written.stat().st_size
+    documents, tasks, names = len(data.documents), sum(len(p.tasks) for p in data.documents), len(data.unresolved)
+    typer.echo(f"wrote {written} ({size / 1e6:.1f} MB): {documents} document{'s' if documents != 1 else ''}, "
+               f"{tasks} task{'s' if tasks != 1 else ''}, {names} unresolved name{'s' if names != 1 else ''}")
 
 
 def _open_db(db: Path, *, read_only: bool = True):

@@ -18,6 +18,7 @@ from extractors.recognized import apply_recognition
 from extractors.dictionary import UnitDictionary
 from extractors.jurisdiction import jurisdiction_of, only_city_named, only_province_named, place_named, place_of_organ
 from extractors.normalize import resolve_mentions, rule_unit
+from extractors.passages import text_passages
 from extractors.page import apply_page, is_report, link_attachments, source_organs
 from extractors.metadata import date_line, doc_number_line, find_doc_numbers, forwarded_from_title, promulgation_line
 from extractors.rules import load
@@ -197,6 +198,7 @@ def extract_document(
         link_attachments(doc, source.page)
     _warn_missing(doc, layout)
     apply_recognition(doc, source)
+    doc.passages = text_passages(doc, lines, source.page_starts)
     return doc
 
 

@@ -24,7 +24,7 @@ import duckdb
 from extractors.dictionary import UnitDictionary, UnitEntry
 from extractors.normalize import resolve_mentions, units_built_by_rules
 from pipeline.errors import StoreError
-from extractors.tokens import item_words, query_terms, search_words
+from extractors.tokens import item_words, search_words
 from schemas import Document, UnitMention
 
 
@@ -79,6 +79,12 @@ TABLES: dict[str, list[Column]] = {
         _c("url", "VARCHAR", "网址 / the web page's own address, when the page states it"),
         _c("index_number", "VARCHAR", "索引号 / index number of a 政府信息公开 page"),
         _c("posted_date", "DATE", "发布日期 / when the web page was posted (not the 成文日期)"),
+        _c(
+            "text_indexed",
+            "BOOLEAN",
+            "全文已索引 / its text outside tasks is in passages; false: stored before version 6, only its title and "
+            "headings are (notices ingest PATH --force reads the rest)",
+        ),
     ],
     # Issuers in their own table: a document row is updated in place on
     # --force, and DuckDB cannot update a LIST column of a row other tables reference.
@@ -131,6 +137,7 @@ TABLES: dict[str, list[Column]] = {
         _c("end_offset", "INTEGER", "结束字符 / end offset (exclusive)"),
         _c("pages", "INTEGER[]", "页码 / pages"),
         _c("search_words", "VARCHAR", "分词 / words of the text for search (jieba), space-separated"),
+        _c("word_count", "INTEGER", "词数 / number of search words (the item's length for BM25)"),
     ],
     "unit_mentions": [
         _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
@@ -155,6 +162,27 @@ TABLES: dict[str, list[Column]] = {
         _c("item_key", "VARCHAR NOT NULL", "条目键 / item"),
         _c("token", "VARCHAR NOT NULL", "词 / word of the item text (jieba, search mode, lower-cased)"),
         _c("tf", "INTEGER NOT NULL", "词频 / times the word occurs in the item"),
+    ],
+    "passages": [
+        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
+        _c("passage_no", "INTEGER NOT NULL", "段序 / order in the document, 1 first"),
+        _c("kind", "VARCHAR NOT NULL", "类别 / title 标题, section (a heading that is no task) or paragraph (a line outside tasks)"),
+        _c("part", "VARCHAR NOT NULL", "部分 / 正文 or an attachment label"),
+        _c("section_key", "VARCHAR", "所属章节 / heading it stands under (a heading: its own key)"),
+        _c("text", "VARCHAR NOT NULL", "文本 / clean text"),
+        _c("first_line", "INTEGER", "起始行 / first line (empty: a title the file does not print)"),
+        _c("last_line", "INTEGER", "结束行 / last line"),
+        _c("start_offset", "INTEGER", "起始字符 / character offset"),
+        _c("end_offset", "INTEGER", "结束字符 / end offset (exclusive)"),
+        _c("pages", "INTEGER[]", "页码 / pages"),
+        _c("search_words", "VARCHAR", "分词 / words of the text for search (jieba), space-separated"),
+        _c("word_count", "INTEGER", "词数 / number of search words (the passage's length for BM25)"),
+    ],
+    "passage_tokens": [
+        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
+        _c("passage_no", "INTEGER NOT NULL", "段序 / passage"),
+        _c("token", "VARCHAR NOT NULL", "词 / word of the passage (jieba, search mode, lower-cased)"),
+        _c("tf", "INTEGER NOT NULL", "词频 / times the word occurs in the passage"),
     ],
     "units": [
         _c("canonical_name", "VARCHAR", "规范名称 / canonical unit name"),
@@ -235,6 +263,8 @@ CONSTRAINTS = {
     "unit_mentions": "PRIMARY KEY (document_id, item_key, position), "
     "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
     "document_warnings": "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
+    # passages and passage_tokens have no keys for the same reason as item_tokens: derived rows,
+    # written and deleted with their document in one transaction.
     # item_tokens has no keys on purpose: it is derived from items.search_words
     # inside the same transaction, and a three-column key over ~13 rows per
     # item costs a third of the write time.
@@ -245,9 +275,9 @@ CONSTRAINTS = {
 # The tables one document version writes rows to, parents first: the order
 # they are inserted in (item_tokens is then derived from items in SQL).
 DOCUMENT_TABLES = ["documents", "document_issuers", "attachments", "sections", "items", "unit_mentions",
-                   "document_warnings"]
+                   "document_warnings", "passages"]
 # Children first: the order rows of one document version are deleted in.
-_CHILD_TABLES = ["item_tokens", "unit_mentions", "items", "sections", "attachments", "document_warnings", "document_issuers"]
+_CHILD_TABLES = ["passage_tokens", "passages", "item_tokens", "unit_mentions", "items", "sections", "attachments", "document_warnings", "document_issuers"]
 
 VIEWS = {
     "document_summary": """
@@ -317,7 +347,7 @@ MACROS = {
 
 # Version of the database layout (not of the JSON documents). Bump it with a
 # migration in _MIGRATIONS when a table, view or macro changes.
-STORE_VERSION = 5
+STORE_VERSION = 6
 # `notices export --format duckdb1` writes a copy DuckDB 1.0 and later open (the file an ingest
 # writes is in DuckDB 2.0's own format: the older one costs the writer ~14%).
 DUCKDB1_STORAGE = "v1.0.0"
@@ -649,43 +679,23 @@ class Store:
         return sorted(((n, len(u), u) for n, u in grouped.items()), key=lambda x: (-x[1], x[0]))
 
     def search(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
-        """Best items for `query` by BM25 (the search_items macro), with their document and units."""
-        terms = query_terms(query)
-        if not terms:
-            return []
-        cursor = self.con.execute(
-            "SELECT s.score, d.source_path, d.title, s.item_key, i.text, u.units, u.lead_unit, s.matched_words "
-            "FROM search_items(?) s JOIN documents d USING (document_id) "
-            "JOIN items i USING (document_id, item_key) "
-            "JOIN item_units u USING (document_id, item_key) "
-            "ORDER BY s.score DESC, d.source_path, i.start_offset LIMIT ?",
-            [" ".join(terms), limit],
-        )
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        """Best items for `query` by BM25 (the search_items macro's scores, without jieba: see
+        pipeline/search.py), with their document and units."""
+        from pipeline.search import search
+
+        return [
+            {"score": h.score, "source_path": h.source_path, "title": h.title, "item_key": h.item_key, "text": h.text,
+             "units": [name for name, _ in h.units] or None, "lead_unit": h.lead_unit, "matched_words": h.matched_words}
+            for h in search(self.con, query, limit=limit, items_only=True)
+        ]
 
     def export(self, out_dir: str | Path, fmt: str) -> list[Path]:
-        """Write every table to `out_dir` as parquet, csv or jsonl, or the whole database as one
-        file DuckDB 1.0 and later open (duckdb1); returns the files written."""
-        options = {"parquet": "FORMAT parquet", "csv": "FORMAT csv, HEADER", "jsonl": "FORMAT json"}
-        if fmt not in (*options, "duckdb1"):
-            raise StoreError(f"unknown export format '{fmt}'; choose parquet, csv, jsonl or duckdb1")
-        out = Path(out_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the folder {out}: {exc.strerror or exc}") from exc
-        if fmt == "duckdb1":
-            return [self._export_duckdb1(out / "notices.duckdb")]
-        written: list[Path] = []
-        for table in ["meta", *TABLES]:
-            target = out / f"{table}.{fmt}"
-            self._write_beside(
-                target, lambda partial: self.con.execute(f"COPY {table} TO {_sql_string(str(partial))} ({options[fmt]})"),
-                f" ({len(written)} of {len(TABLES) + 1} tables were written)",
-            )
-            written.append(target)
-        return written
+        """Write every table and view to `out_dir` as parquet, csv (with a BOM, for Excel), jsonl or one
+        xlsx workbook, or the whole database as one file DuckDB 1.0 and later open (duckdb1); returns the
+        files written. (pipeline/export.py; also the tasks of one unit or document.)"""
+        from pipeline.export import export_database
+
+        return export_database(self, out_dir, fmt).files
 
     def _export_duckdb1(self, target: Path) -> Path:
         """The database copied into `target` in the storage format of DuckDB 1.0 (tables with their
@@ -869,11 +879,14 @@ class Store:
         con = self.con
         current = self.current_versions()
         plans = []  # (doc, tokens, new_id, previous id or None)
+        passage_words: dict[str, list[str]] = {}  # document id → search words of each passage
         successors = {}  # a stored version with the same bytes under another id (older ids): its heir
         for doc, tokens in batch:
             new_id = document_id(doc.content_hash)
             previous = current.get(doc.source_path)
             words = tokens if tokens is not None else item_words(doc)
+            # Split here, before the transaction: jieba is the writer's main cost.
+            passage_words[new_id] = [search_words(p.text) for p in doc.passages]
             plans.append((doc, words, new_id, previous[0] if previous else None))
             if previous and previous[0] != new_id and previous[1] == doc.content_hash:
                 successors[previous[0]] = new_id
@@ -925,9 +938,14 @@ class Store:
                 rows["document_warnings"] += [
                     {"document_id": new_id, "field": w.field, "message": w.message} for w in doc.warnings
                 ]
+                rows["passages"] += [
+                    _passage_row(p, n, new_id, words)
+                    for n, (p, words) in enumerate(zip(doc.passages, passage_words[new_id]), start=1)
+                ]
             for table in DOCUMENT_TABLES:
                 _insert(con, table, rows[table])
             fill_item_tokens(con, new_ids)
+            fill_passage_tokens(con, new_ids)
             _add_rule_units(
                 con, [(m, i.jurisdiction) for doc, *_ in plans for i in doc.items for m in i.responsible_units]
             )
@@ -1043,7 +1061,8 @@ def _migrate_4_to_5(con: duckdb.DuckDBPyConnection) -> None:
             retired.append(doc_id)
     if retired:
         for table in _CHILD_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [retired])
+            if table not in ("passages", "passage_tokens"):  # version 6's
+                con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [retired])
         con.execute("UPDATE documents SET is_current = false WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
                     [retired])
     for table in ("documents", "ingest_errors"):
@@ -1068,7 +1087,43 @@ def _add_columns(con: duckdb.DuckDBPyConnection, columns: list[tuple[str, str]])
         con.execute(f"COMMENT ON COLUMN {table}.{column} IS {_sql_string(_comment(table, column))}")
 
 
-_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}
+def _migrate_5_to_6(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 6 searches the whole text: passages (title, headings that are no task, lines outside
+    tasks) with their words, and each item's word count (its BM25 length, stored instead of summed
+    at every query). An older database never stored its text outside tasks: titles and headings
+    are made passages from the stored rows, and documents.text_indexed = false says that the rest
+    is read only when the file is ingested again (`notices ingest PATH --force`)."""
+    _add_columns(con, [("documents", "text_indexed"), ("items", "word_count")])
+    con.execute("UPDATE documents SET text_indexed = false")
+    con.execute(
+        "UPDATE items SET word_count = coalesce(t.n, 0) FROM (SELECT i.document_id, i.item_key, sum(t.tf) AS n "
+        "FROM items i LEFT JOIN item_tokens t USING (document_id, item_key) GROUP BY ALL) t "
+        "WHERE items.document_id = t.document_id AND items.item_key = t.item_key"
+    )
+    _create_table(con, "passages")
+    _create_table(con, "passage_tokens")
+    stored = con.execute(
+        "SELECT document_id, 0 AS first_line, 'title' AS kind, '正文' AS part, NULL AS section_key, title AS text "
+        "FROM documents WHERE is_current AND title IS NOT NULL "
+        "UNION ALL SELECT s.document_id, s.first_line, 'section', s.part, s.section_key, "
+        "  coalesce(s.label, '') || coalesce(s.title, '') "
+        "FROM sections s JOIN documents d USING (document_id) WHERE d.is_current "
+        "  AND NOT EXISTS (SELECT 1 FROM items i WHERE i.document_id = s.document_id AND i.item_key = s.section_key) "
+        "ORDER BY document_id, first_line"
+    ).fetchall()
+    rows = []
+    for doc_id, group in itertools.groupby(stored, key=operator.itemgetter(0)):
+        for number, (_, line, kind, part, key, text) in enumerate(group, start=1):
+            words = search_words(text)
+            rows.append({"document_id": doc_id, "passage_no": number, "kind": kind, "part": part,
+                         "section_key": key, "text": text, "first_line": line or None, "last_line": line or None,
+                         "start_offset": None, "end_offset": None, "pages": [], "search_words": words,
+                         "word_count": _word_count(words)})
+    _insert(con, "passages", rows)
+    fill_passage_tokens(con, sorted({r["document_id"] for r in rows}))
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5, 5: _migrate_5_to_6}
 
 
 def _comment(table: str, column: str) -> str:
@@ -1110,6 +1165,19 @@ def fill_item_tokens(con: duckdb.DuckDBPyConnection, document_ids: list[str]) ->
     con.execute(
         "INSERT INTO item_tokens SELECT document_id, item_key, token, count(*) FROM ("
         "  SELECT document_id, item_key, unnest(string_split(search_words, ' ')) AS token FROM items"
+        "  WHERE document_id IN (SELECT unnest(?::VARCHAR[])) AND search_words <> '') "
+        "WHERE token <> '' GROUP BY ALL",
+        [document_ids],
+    )
+
+
+def fill_passage_tokens(con: duckdb.DuckDBPyConnection, document_ids: list[str]) -> None:
+    """passage_tokens (word, count) of these documents' passages, split from passages.search_words in SQL."""
+    if not document_ids:
+        return
+    con.execute(
+        "INSERT INTO passage_tokens SELECT document_id, passage_no, token, count(*) FROM ("
+        "  SELECT document_id, passage_no, unnest(string_split(search_words, ' ')) AS token FROM passages"
         "  WHERE document_id IN (SELECT unnest(?::VARCHAR[])) AND search_words <> '') "
         "WHERE token <> '' GROUP BY ALL",
         [document_ids],
@@ -1266,6 +1334,7 @@ def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:
         "url": doc.url,
         "index_number": doc.index_number,
         "posted_date": doc.posted_date,
+        "text_indexed": True,
     }
 
 
@@ -1313,12 +1382,37 @@ def _item_row(i, doc_id: str, words: str | None = None) -> dict[str, Any]:
         "units_text": i.units_text,
         "units_tail": i.units_tail,
         "jurisdiction": i.jurisdiction,
-        "first_line": i.span.first_line,
-        "last_line": i.span.last_line,
-        "start_offset": i.span.start,
-        "end_offset": i.span.end,
-        "pages": i.span.pages,
+        **_span_and_words(i.span, words),
+    }
+
+
+def _word_count(words: str | None) -> int:
+    """Words in a search_words string (single spaces, no empty words: see extractors/tokens.py)."""
+    return words.count(" ") + 1 if words else 0
+
+
+def _passage_row(p, number: int, doc_id: str, words: str) -> dict[str, Any]:
+    return {
+        "document_id": doc_id,
+        "passage_no": number,
+        "kind": p.kind,
+        "part": p.part,
+        "section_key": p.section_key,
+        "text": p.text,
+        **_span_and_words(p.span, words),
+    }
+
+
+def _span_and_words(span, words: str | None) -> dict[str, Any]:
+    """Where a task or passage stands in the source text, and its search words (items and passages alike)."""
+    return {
+        "first_line": span.first_line if span else None,
+        "last_line": span.last_line if span else None,
+        "start_offset": span.start if span else None,
+        "end_offset": span.end if span else None,
+        "pages": span.pages if span else [],
         "search_words": words,
+        "word_count": _word_count(words),
     }
 
 

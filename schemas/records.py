@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 SCHEMA_VERSION = 3
 
@@ -217,6 +218,18 @@ class Item(_Record):
     ocr_confidence: float | None = None
 
 
+class Passage(_Record):
+    """A piece of the notice's text outside its tasks, kept for full-text search: the title, a
+    heading that is no task (一、总体要求), or a paragraph (a line: recipients, preamble, a closing
+    paragraph, the signature …), with where it stands. Tasks are searched as `Item`s."""
+
+    kind: Literal["title", "section", "paragraph"]
+    part: str  # 正文 or an attachment label
+    section_key: str | None = None  # the heading it stands under (a heading: its own key)
+    text: str
+    span: Span | None = None  # None for a title the file does not print (a web page's)
+
+
 class Document(_Record):
     """One notice (公文) as read from one file."""
 
@@ -249,3 +262,6 @@ class Document(_Record):
     items: list[Item] = Field(default_factory=list)
     warnings: list[ParseWarning] = Field(default_factory=list)
     ocr: OcrReading | None = None  # set when pages were read by OCR
+    # The text outside the tasks, for search (the database's `passages`). Not part of the parse's JSON
+    # (`notices parse`, the reviewed outputs): it is the file's text again, not something read from it.
+    passages: SkipJsonSchema[list[Passage]] = Field(default_factory=list, exclude=True)

@@ -51,7 +51,7 @@ def test_export_writes_every_table(seed_db, tmp_path, fmt):
     out = tmp_path / "out"
     result = runner.invoke(app, ["export", str(out), "--db", str(db), "--format", fmt])
     assert result.exit_code == 0, result.output
-    assert {p.stem for p in out.iterdir()} == {"meta", *TABLES}
+    assert {p.stem for p in out.iterdir()} == {"meta", *TABLES, "document_summary", "item_units", "unit_workload"}
     reader = {"parquet": "read_parquet", "csv": "read_csv_auto", "jsonl": "read_json_auto"}[fmt]
     with duckdb.connect() as con:
         items = con.execute(f"SELECT count(*) FROM {reader}('{out / ('items.' + fmt)}')").fetchone()[0]
@@ -65,7 +65,7 @@ def test_export_refuses_an_unknown_format(seed_db, tmp_path):
     db = tmp_path / "copy.duckdb"
     shutil.copy(seed_db, db)
     result = runner.invoke(app, ["export", str(tmp_path / "o"), "--db", str(db), "--format", "xml"])
-    assert result.exit_code == 2 and "choose parquet, csv, jsonl or duckdb1" in result.output
+    assert result.exit_code == 2 and "choose parquet, csv, jsonl, xlsx or duckdb1" in result.output
 
 
 def test_every_column_has_a_chinese_and_english_comment(seed_db):
@@ -101,6 +101,7 @@ VERSION_4_COLUMNS = {("documents", "url"), ("documents", "index_number"), ("docu
 
 VERSION_5_COLUMNS = {("ingest_runs", "files_duplicate"), ("ingest_runs", "files_moved"),
                      ("ingest_runs", "files_removed")}
+VERSION_6_COLUMNS = {("documents", "text_indexed"), ("items", "word_count")}
 
 
 def _old_db(version: int, seeds_dir, tmp_path, monkeypatch):
@@ -113,6 +114,7 @@ def _old_db(version: int, seeds_dir, tmp_path, monkeypatch):
     unreferenced = {("ingest_errors", "content_hash")} if version < 4 else set()
     unreferenced |= VERSION_5_COLUMNS if version < 5 else set()
     later = (VERSION_4_COLUMNS if version < 4 else set()) | (VERSION_3_COLUMNS if version < 3 else set())
+    later |= VERSION_6_COLUMNS if version < 6 else set()
     later -= unreferenced
     old = {t: [c for c in cols if (t, c.name) not in later] for t, cols in TABLES.items()}
     monkeypatch.setattr(store_module, "TABLES", old)
@@ -126,6 +128,9 @@ def _old_db(version: int, seeds_dir, tmp_path, monkeypatch):
         if version < 5:
             con.execute("DROP TABLE duplicate_files")
             con.execute("DROP TABLE custom_units")
+        if version < 6:
+            con.execute("DROP TABLE passage_tokens")
+            con.execute("DROP TABLE passages")
     return db
 
 
@@ -145,7 +150,7 @@ def test_a_version_4_database_keeps_its_documents_when_paths_become_absolute(see
     with duckdb.connect(str(db), read_only=True) as con:
         paths = [p for (p,) in con.execute("SELECT source_path FROM documents WHERE is_current").fetchall()]
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-    assert int(version) == STORE_VERSION == 5
+    assert int(version) == STORE_VERSION == 6
     assert report.counts["unchanged"] == 5 and report.counts["new"] == 0
     assert len(paths) == 5 and all(p.startswith(str(seeds_dir.resolve())) for p in paths)
 
