@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/notices.duckdb
 
-.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png bench-search bench-export bench-publish bench-links clean
+.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png bench-search bench-export bench-publish bench-links bench-ocr clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ bench-links: $(VENV)/.installed
 
 bench-pdf: $(VENV)/.installed
 	$(BIN)/python -m pipeline.bench_pdf
+
+bench-ocr: $(VENV)/.installed
+	$(BIN)/python -m pipeline.bench_ocr
 
 bench-html: $(VENV)/.installed
 	$(if $(shell command -v taskset),taskset -c 0) $(BIN)/python -m pipeline.bench_html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import sys
 from pathlib import Path
@@ -99,19 +100,40 @@ FirstListedLeadsOption = Annotated[
 ]
 
 
+class OcrMode(str, enum.Enum):
+    auto = "auto"
+    off = "off"
+    force = "force"
+
+
+OcrOption = Annotated[
+    OcrMode,
+    typer.Option(
+        "--ocr",
+        metavar="MODE",
+        help="auto, off or force. PDF pages without a usable text layer (scans, fonts without a Unicode map): "
+        "auto reads only those pages by OCR, off refuses them as before, force reads every page of every PDF by OCR.",
+    ),
+]
+
+
 @app.command()
 def parse(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A notice file (.txt, .pdf, .docx, .html).")],
     first_listed_leads: FirstListedLeadsOption = False,
+    ocr: OcrOption = OcrMode.auto,
 ) -> None:
     """Parse one notice and print it as JSON.
 
     Example: notices parse data/raw/003_b8b4a31499fe38d2.txt
     Example: notices parse data/raw/000_69453124e71ca7c9.txt --first-listed-leads
+    Example: notices parse ~/scans/notice.pdf --ocr force
     """
+    from pipeline import limits as file_limits
     from pipeline.golden import document_json
     from pipeline.ingest import parse_file
 
+    file_limits.use(dataclasses.replace(file_limits.active(), ocr=ocr.value))
     try:
         if not file.exists():
             raise NoticeError(f"no such file: {file}")
@@ -153,7 +175,8 @@ def ingest(
         list[str] | None,
         typer.Option("--file-limit", metavar="NAME=N",
                      help="Raise (or lower) what one file may hold, e.g. pdf_pages=5000; repeatable. Names: "
-                     + ", ".join(f"{f.name} (default {f.default:,})" for f in dataclasses.fields(FileLimits)) + "."),
+                     + ", ".join(f"{f.name} (default {f.default:,})" for f in dataclasses.fields(FileLimits)
+                                 if f.type in (int, "int")) + "."),
     ] = None,
     prune: Annotated[
         bool,
@@ -166,6 +189,7 @@ def ingest(
                      help="During a long run, let readers see the documents written so far this often (default 60; "
                      "never more often than 10 times a publish's cost). Always at the end."),
     ] = None,
+    ocr: OcrOption = OcrMode.auto,
 ) -> None:
     """Ingest notices (txt, pdf, docx, html) into a DuckDB file; unchanged files are skipped.
 
@@ -178,6 +202,7 @@ def ingest(
     Example: notices ingest ~/scans --max-seconds 600 --max-memory-mb 4096
     Example: notices ingest ~/notices --prune   (files deleted from ~/notices leave the current data)
     Example: notices ingest ~/notices --wait 3600 --publish-every 300
+    Example: notices ingest ~/scans --ocr force   (read every PDF page by OCR, text layer or not)
 
     While it runs, the database can be read (notices search, units, export,
     or duckdb.connect(FILE, read_only=True)): readers see what was last
@@ -205,7 +230,7 @@ def ingest(
     reporter = Reporter(quiet=quiet or as_json, verbose=verbose)
     try:
         entries = read_dictionary_files(dictionary)
-        files = FileLimits()
+        files = FileLimits(ocr=ocr.value)
         for override in file_limit or []:
             try:
                 files = files.with_override(override)
@@ -228,6 +253,7 @@ def ingest(
                 on_file=reporter.file_done,
                 wait=wait,
                 publish_every=publish_every,
+                on_pages=reporter.pages_recognized,
             )
     except NoticeError as exc:
         _fail(exc)

@@ -14,6 +14,7 @@ from itertools import islice
 
 import regex
 
+from extractors.recognized import apply_recognition
 from extractors.dictionary import UnitDictionary
 from extractors.jurisdiction import jurisdiction_of, only_city_named, only_province_named, place_named, place_of_organ
 from extractors.normalize import resolve_mentions, rule_unit
@@ -196,6 +197,7 @@ def extract_document(
     if source.page is not None:
         link_attachments(doc, source.page)
     _warn_missing(doc, layout)
+    apply_recognition(doc, source)
     doc.passages = text_passages(doc, lines, source.page_starts)
     return doc
 
@@ -418,6 +420,7 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
         body_first = header[-1] + 1 if header else 0
 
     candidates = []
+    banner_at: int | None = None
     for k, i in enumerate(header):
         text = compact(lines[i].text)
         if notice.order_banner and i == notice.order_banner[1]:
@@ -443,17 +446,22 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
             and not _TITLE_START_RE.search(text)  # …关于全面推行行政规范性 / 文件合法性…: a title line, not a banner
         ):
             notice.banner = text[: -len(_RULES["banner_suffix"])]
+            banner_at = k
             continue
         if len(text) <= 4 and not _TITLE_STATUS_RE.match(text) and not (candidates and text in _TITLE_ENDINGS):
             continue  # 公开, 特急, 机密 …; but 关于印发…的 / 通知 is a title wrapped before its 文种
         if "。" in text:
             continue  # a paragraph (a news page's lead) is never a title line
         candidates.append(i)
+    if banner_at is not None and notice.doc_number_index is not None and header[banner_at] < notice.doc_number_index:
+        notice.banner = _joint_banner(lines, header, banner_at, notice)
     start = next((k for k, i in enumerate(candidates) if _TITLE_START_RE.search(compact(lines[i].text))), 0)
-    if start > 0 and compact(lines[candidates[start]].text).startswith("关于") and _title_organ_line(
-        lines, candidates[start - 1], candidates[start], notice
-    ):
-        start -= 1  # 达州市人民政府办公室 / 关于印发…的通知: the organ opens the title (发文机关 + 关于 + 事由 + 文种)
+    if start > 0 and compact(lines[candidates[start]].text).startswith("关于"):
+        # 达州市人民政府办公室 / 关于印发…的通知: the organ opens the title (发文机关 + 关于 + 事由 + 文种);
+        # joint issuers, one organ a line, all open it.
+        title_at = candidates[start]
+        while start > 0 and _title_organ_line(lines, candidates[start - 1], title_at, notice):
+            start -= 1
     above = compact("".join(lines[i].text for i in candidates[:start]))
     if start > 0 and notice.banner is None and _ORGAN_NAME_RE.match(above):
         # Organ name printed above the title without 文件 (e.g. seed 001);
@@ -467,6 +475,25 @@ def _read_header(lines: list[Line], last: int, notice: _Notice) -> int:
     if title_lines:
         notice.title = _once("".join(title_lines), title_lines)
     return body_first
+
+
+def _joint_banner(lines: list[Line], header: list[int], banner_at: int, notice: _Notice) -> str:
+    """A joint banner: organ lines stacked above and below the one that carries 文件, set beside them
+    (长沙县住房和城乡建设局 / 长沙县财政局 文件 / 长沙县自然资源局), all above the number."""
+
+    def organ(k: int) -> bool:
+        i = header[k]
+        return i < notice.doc_number_index and _is_organ_line(lines[i].text)
+
+    first = banner_at
+    while first > 0 and organ(first - 1):
+        first -= 1
+    last = banner_at
+    while last + 1 < len(header) and organ(last + 1):
+        last += 1
+    names = [compact(lines[header[k]].text) for k in range(first, last + 1)]
+    names[banner_at - first] = notice.banner or ""
+    return "".join(names)
 
 
 def _ends_title(text: str) -> bool:
@@ -508,6 +535,8 @@ def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
                 continue
             break
         text = lines[i].stripped
+        if _NO_BODY_ON_PAGE_RE.match(compact(text)):
+            break  # （此页无正文）: GB/T 9704's note above a signature set on a page of its own
         if (
             len(compact(text)) > _MAX_SIGNATURE
             or compact(text).endswith(("。", "，", "；", "：", ":", ",", ";"))
@@ -521,6 +550,7 @@ def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
         collected.append(i)
         i -= 1
     names_before = len(notice.signatories)
+    rows: list[list[str]] = []
     for k in reversed(collected):
         text = lines[k].stripped
         seal = PROXY_SEAL_RE.match(compact(text))
@@ -530,16 +560,53 @@ def _read_signature(lines: list[Line], date_index: int, notice: _Notice) -> int:
         if _PERSON_SIGNATURE_RE.match(compact(text)):
             continue  # 总理 李克强: an order is signed by a person; the organ is its banner
         # Joint issuers stand side by side, separated by wide spaces.
-        for name in (compact(n) for n in _SIGNATURE_GAP_RE.split(text) if n.strip()):
-            inline = SEAL_NOTE_RE.match(name)
-            if inline:
-                # 省…联席会议（代章）: the organ is the issuer; the note says whose seal stands in.
-                name = inline.group("issuer")
-                notice.proxy_seal = inline.group("organ") or _RULES["proxy_seal_suffix"]
-            notice.signatories.append(name)
+        rows.append([compact(n) for n in _SIGNATURE_GAP_RE.split(text) if n.strip()])
+    for name in _join_wrapped_columns(rows):
+        inline = SEAL_NOTE_RE.match(name)
+        if inline:
+            # 省…联席会议（代章）: the organ is the issuer; the note says whose seal stands in.
+            name = inline.group("issuer")
+            notice.proxy_seal = inline.group("organ") or _RULES["proxy_seal_suffix"]
+        notice.signatories.append(name)
     notice.signatories[names_before:] = _join_wrapped_names(notice.signatories[names_before:])
     notice.signatories = [piece for name in notice.signatories for piece in _split_joint(name)]
     return collected[-1] if collected else date_index
+
+
+def _join_wrapped_columns(rows: list[list[str]]) -> list[str]:
+    """Names side by side, some wrapped onto the next row under themselves:
+
+        长沙县住房      长沙县财政局      长沙县
+        和城乡建设局                      自然资源局
+
+    The second row's pieces go, in order, to the names above that they complete (a name that is
+    no unit alone, or only a place: 长沙县); without such a match the rows stay as they are."""
+    out: list[str] = []
+    k = 0
+    while k < len(rows):
+        row = rows[k]
+        below = rows[k + 1] if k + 1 < len(rows) else []
+        if 1 < len(row) and 0 < len(below) < len(row):
+            joined, j = [], 0
+            for name in row:
+                if j < len(below) and (not looks_like_unit(name) or _PLACE_ONLY_RE.match(name)) and looks_like_unit(
+                    name + below[j]
+                ):
+                    joined.append(name + below[j])
+                    j += 1
+                else:
+                    joined.append(name)
+            if j == len(below):
+                out.extend(joined)
+                k += 2
+                continue
+        out.extend(row)
+        k += 1
+    return out
+
+
+_PLACE_ONLY_RE = regex.compile(r"^\p{Han}{1,6}[省市县区州旗]$")
+_NO_BODY_ON_PAGE_RE = regex.compile(r"^[（(]此页无正文[）)]$")
 
 
 def _join_wrapped_names(names: list[str]) -> list[str]:
@@ -587,7 +654,7 @@ def _read_note(lines: list[Line], first: int, last: int, notice: _Notice) -> int
         entry = NOTE_ENTRY_RE.match(m.group("rest"))
         entries: list[list] = [[int(entry.group("num")), entry.group("title")]] if entry else [[None, m.group("rest")]]
         for j in range(i + 1, last + 1):
-            if lines[j].blank:
+            if lines[j].blank or _NO_BODY_ON_PAGE_RE.match(compact(lines[j].text)):
                 break
             nxt = NOTE_ENTRY_RE.match(lines[j].text)
             if nxt and entries[-1][0] is not None and int(nxt.group("num")) == entries[-1][0] + 1:

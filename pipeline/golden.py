@@ -18,7 +18,13 @@ from schemas import Document
 
 def document_json(doc: Document) -> str:
     """Deterministic JSON of a document: sorted keys, no timestamps, UTF-8 text."""
-    return json.dumps(doc.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+    data = doc.model_dump(mode="json")
+    # OCR fields only where pages were read by OCR: the reviewed outputs of text files stay as they are.
+    if data.get("ocr") is None:
+        data.pop("ocr", None)
+        for item in data["items"]:
+            item.pop("ocr_confidence", None)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
 
 
 def expected_path(raw_file: Path, parsed_dir: Path) -> Path:

@@ -34,7 +34,7 @@ from extractors import extract_document
 from extractors.dictionary import UnitDictionary, UnitEntry
 from pipeline.errors import NoticeError, ReadError
 from pipeline import limits as file_limits
-from pipeline.limits import WorkerLimits, raise_hint
+from pipeline.limits import SECONDS_PER_OCR_PAGE, WorkerLimits, raise_hint
 from pipeline.readers import SUPPORTED_SUFFIXES, read_bytes
 from extractors.tokens import item_words
 from schemas import Document
@@ -437,12 +437,13 @@ def ingest(
     wait: float | None = None,
     publish_every: float | None = None,
     on_wait: Callable[[str], None] | None = None,
+    on_pages: Callable[[str, int, int], None] | None = None,
 ) -> IngestReport:
     """Ingest every notice under `paths` into the DuckDB file `db`.
 
     `workers` processes parse files (default: the number of cores; 1 parses
     in this process). `on_start(total)` and `on_file(outcome)` let a caller
-    show progress. Units are resolved with the database's dictionary: the
+    show progress; `on_pages(path, done, total)` tells of pages recognized by OCR. Units are resolved with the database's dictionary: the
     shipped one and the entries kept in custom_units, to which
     `dictionary_entries` ((entry, file) pairs, see
     pipeline.dictionary.read_dictionary_files) are added for good; when it
@@ -508,7 +509,7 @@ def ingest(
         writer = _Writer(store, run_id, done, staged.maybe_publish)
         try:
             options = (strict, first_listed_leads, retry_failed)
-            _run(files, store, writer, workers, force, options, dictionary, done, limits)
+            _run(files, store, writer, workers, force, options, dictionary, done, limits, on_pages)
             writer.flush()
             if prune:
                 for gone in _prune(store, paths, glob):
@@ -639,7 +640,7 @@ class _Writer:
             return None
 
 
-def _run(files, store, writer, workers, force, options, dictionary, done, limits: WorkerLimits) -> None:
+def _run(files, store, writer, workers, force, options, dictionary, done, limits: WorkerLimits, on_pages=None) -> None:
     strict, first_listed_leads, retry_failed = options
     current = store.current_versions()
     failed = {} if force or retry_failed else store.failed_versions()
@@ -670,20 +671,25 @@ def _run(files, store, writer, workers, force, options, dictionary, done, limits
     if workers == 1:
         _configure(dictionary, strict, first_listed_leads)
         previous = file_limits.use(limits.files)
+        from pipeline import ocr  # light: the engine itself is imported only when a page needs it
+
         try:
             for path, shown in todo:
+                ocr.on_page = (lambda d, t, shown=shown: on_pages(shown, d, t)) if on_pages else None
                 writer.add(_parse_one(path, shown))
         finally:
             file_limits.use(previous)
+            ocr.on_page = None
         return
     initargs = (dictionary, strict, first_listed_leads, os.getpid(), limits.memory_mb, limits.files)
-    _Supervisor(workers, initargs, limits).run(todo, writer.add)
+    _Supervisor(workers, initargs, limits, on_pages).run(todo, writer.add)
 
 
 # Each worker holds this many files: the one it parses and the next, so it
 # keeps parsing while the writer stores a batch.
 _QUEUE_DEPTH = 2
 _READY = "ready"
+_OCR_PAGES = "ocr_pages"  # a worker's note: (it, pages recognized, pages to recognize) of its current file
 # A worker that is not ready after this long is stuck (not its files' fault): it is replaced.
 _STARTUP_SECONDS = 120.0
 
@@ -698,6 +704,9 @@ class _Worker:
     started: float = 0.0  # when it began the oldest file of its queue (or was started, until ready)
     parsed: int = 0
     ready: bool = False
+    # Wall time its current file may take beyond the per-file limit: SECONDS_PER_OCR_PAGE for each
+    # page it said it will recognize by OCR (a 6-page scan takes ~30 s on 2 cores, a 100-page one minutes).
+    allowance: float = 0.0
 
 
 class _Supervisor:
@@ -709,9 +718,9 @@ class _Supervisor:
     from a small server (no preloading): each holds only what its files need.
     """
 
-    def __init__(self, workers: int, initargs: tuple, limits: WorkerLimits):
+    def __init__(self, workers: int, initargs: tuple, limits: WorkerLimits, on_pages=None):
         self.context = multiprocessing.get_context("forkserver")
-        self.count, self.initargs, self.limits = workers, initargs, limits
+        self.count, self.initargs, self.limits, self.on_pages = workers, initargs, limits, on_pages
         self.workers: list[_Worker] = []
 
     def _start(self) -> _Worker:
@@ -733,7 +742,9 @@ class _Supervisor:
                 busy = [w for w in self.workers if w.queue]
                 if not busy:
                     return
-                deadline = min(w.started + (self.limits.seconds if w.ready else _STARTUP_SECONDS) for w in busy)
+                deadline = min(
+                    w.started + (self.limits.seconds + w.allowance if w.ready else _STARTUP_SECONDS) for w in busy
+                )
                 wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
                      timeout=max(0.0, deadline - time.monotonic()))
                 for worker in busy:
@@ -759,7 +770,14 @@ class _Supervisor:
                 result = worker.conn.recv()
             except (EOFError, OSError):
                 break  # the worker is gone: its sentinel says why
+            if isinstance(result, tuple) and result[0] == _OCR_PAGES:
+                _, pages_done, pages = result
+                worker.allowance = pages * SECONDS_PER_OCR_PAGE
+                if self.on_pages:
+                    self.on_pages(worker.queue[0][1], pages_done, pages)
+                continue
             worker.started = time.monotonic()
+            worker.allowance = 0.0
             if result == _READY:
                 worker.ready = True
                 continue
@@ -770,7 +788,7 @@ class _Supervisor:
             if worker.parsed >= TASKS_PER_WORKER:
                 self._replace(worker)
             return
-        limit = self.limits.seconds if worker.ready else _STARTUP_SECONDS
+        limit = self.limits.seconds + worker.allowance if worker.ready else _STARTUP_SECONDS
         overran = time.monotonic() - worker.started > limit
         if worker.process.is_alive() and not overran:
             return
@@ -780,7 +798,7 @@ class _Supervisor:
             if not worker.ready:
                 raise NoticeError(f"a worker process did not start within {_STARTUP_SECONDS:.0f} s; "
                                     "is the machine out of memory or processes? Try --workers 1")
-            cause = ("TimedOut", f"stopped after {self.limits.seconds:.0f} s on this file (limit; --max-seconds "
+            cause = ("TimedOut", f"stopped after {limit:.0f} s on this file (limit; --max-seconds "
                      "raises it); is it far larger than a notice?")
         else:
             worker.process.join()
@@ -798,7 +816,7 @@ class _Supervisor:
         self._stop(worker)
         fresh = self._start()
         worker.process, worker.conn, worker.queue, worker.parsed = fresh.process, fresh.conn, [], 0
-        worker.started, worker.ready = fresh.started, False
+        worker.started, worker.ready, worker.allowance = fresh.started, False, 0.0
 
     def _stop(self, worker: _Worker) -> None:
         if worker.process.is_alive():
@@ -899,6 +917,10 @@ def _worker_main(conn, initargs: tuple) -> None:
     _init_worker(*setup)
     file_limits.use(files)
     _limit_memory(memory_mb)
+    from pipeline import ocr  # light: the engine itself is imported only when a page needs it
+
+    # Pages recognized, told to the supervisor: the progress bar shows them, and they extend the file's time.
+    ocr.on_page = lambda done, total: conn.send((_OCR_PAGES, done, total))
     # The wall-time clock starts when the worker is ready, not when its first file is sent:
     # starting a worker (imports, the dictionary) is not the file's time.
     conn.send(_READY)

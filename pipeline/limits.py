@@ -12,7 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 SECONDS_PER_FILE = 120  # wall time a worker may spend on one file, then it is stopped
+# Added to a file's wall time for each page it reads by OCR: ~5 s a page on this 2-core machine idle,
+# up to 15 s loaded; a 100-page scan may take its time, a stuck worker is still stopped.
+SECONDS_PER_OCR_PAGE = 30
 MEMORY_MB_PER_WORKER = 2048  # address space of a worker process (RLIMIT_AS)
+# Address space a worker may use once it reads pages by OCR (pipeline/ocr.py raises its own cap to this when it
+# loads the engine): onnxruntime's detection at page resolution peaks at ~2.5 GB of address space, ~0.75 GB of
+# RSS per page in flight (2 at once on 2 cores). A larger --max-memory-mb stays as given.
+OCR_MEMORY_MB_PER_WORKER = 5120
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # any file
 MAX_TEXT_CHARS = 5_000_000  # text a reader may produce (≈ 2,500 pages of Chinese)
@@ -41,10 +48,13 @@ class FileLimits:
     html_mb: int = MAX_PAGE_BYTES // 2**20  # a web page
     docx_inflated_mb: int = DOCX_MAX_UNCOMPRESSED // 2**20  # a .docx archive, inflated
     docx_blocks: int = DOCX_MAX_BLOCKS  # paragraphs and tables of a .docx body
+    # Not a limit: how PDF pages without a usable text layer are read (auto, off, force; pipeline/ocr.py).
+    # It travels with the limits because every worker needs it where the readers run.
+    ocr: str = "auto"
 
     def with_override(self, text: str) -> FileLimits:
         """These limits with one NAME=VALUE changed; ValueError saying what is allowed."""
-        names = [f.name for f in fields(self)]
+        names = [f.name for f in fields(self) if f.type in (int, "int")]
         name, _, value = text.partition("=")
         name = name.strip().replace("-", "_")
         if name not in names or not value.strip().isdigit() or int(value) < 1:

@@ -50,6 +50,15 @@ class Reporter:
         if self._bar is not None:
             self._task = self._bar.add_task("ingest", total=total, rate="0.0", errors=0, current="")
 
+    def pages_recognized(self, path: str, done: int, total: int) -> None:
+        """A file's pages being read by OCR: the bar shows how far (`OCR 3/6` before the file)."""
+        if self._bar is not None and self._task is not None:
+            label = f"OCR {done}/{total} "
+            current = label + shorten(display_path(path), self.err.width - _FIXED_WIDTH - len(label))
+            self._bar.update(self._task, current=current)
+        elif self.verbose and done == total:
+            self.err.print(f"recognized {display_path(path)}: {total} page{'s' if total > 1 else ''} read by OCR")
+
     def file_done(self, outcome: FileOutcome) -> None:
         path = display_path(outcome.path)  # stored absolute; shown relative to where the person is
         if outcome.status in ("failed", "unchanged_failed"):

@@ -70,6 +70,24 @@ class WebPage(_Record):
     container: str = ""  # how the article was found: a site template, or text density
 
 
+class RecognizedLine(_Record):
+    """A line of a page read by OCR: where it is in `SourceText.text`, its page and the engine's confidence (0–1)."""
+
+    start: int
+    end: int
+    page: int
+    confidence: float
+
+
+class OcrReading(_Record):
+    """How much of a document was read by OCR, and how sure the engine was."""
+
+    engine: str
+    pages: list[int]  # 1-based pages read by OCR
+    mean_confidence: float  # over the recognized lines, weighted by their length
+    low_confidence_items: int = 0  # items with a line below the threshold (each has a warning, field `ocr`)
+
+
 class SourceText(_Record):
     """The text a reader produced from one file, with what is needed to cite it."""
 
@@ -80,6 +98,9 @@ class SourceText(_Record):
     page_starts: list[int] = Field(default_factory=list)
     warnings: list[ParseWarning] = Field(default_factory=list)
     page: WebPage | None = None  # a web page's metadata, for HTML
+    # Lines read by OCR (PDF pages without a usable text layer), in text order; empty otherwise.
+    recognized_lines: list[RecognizedLine] = Field(default_factory=list)
+    ocr_engine: str | None = None
 
 
 class DocNumber(_Record):
@@ -193,6 +214,8 @@ class Item(_Record):
     jurisdiction: str | None = None  # where its unit names are read (市科协 in 北京市 …)
     responsible_units: list[UnitMention] = Field(default_factory=list)
     span: Span
+    # Read by OCR: the lowest confidence of the recognized lines it spans (None: not read by OCR).
+    ocr_confidence: float | None = None
 
 
 class Passage(_Record):
@@ -238,6 +261,7 @@ class Document(_Record):
     sections: list[Section] = Field(default_factory=list)
     items: list[Item] = Field(default_factory=list)
     warnings: list[ParseWarning] = Field(default_factory=list)
+    ocr: OcrReading | None = None  # set when pages were read by OCR
     # The text outside the tasks, for search (the database's `passages`). Not part of the parse's JSON
     # (`notices parse`, the reviewed outputs): it is the file's text again, not something read from it.
     passages: SkipJsonSchema[list[Passage]] = Field(default_factory=list, exclude=True)

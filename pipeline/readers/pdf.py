@@ -34,7 +34,7 @@ from extractors.structure import ends_sentence, starts_numbered_block
 from pipeline.errors import ReadError
 from pipeline.limits import active, raise_hint
 from pipeline.readers.pdf_tables import CJK, Table, TooDense, find_tables
-from schemas import ParseWarning, SourceText
+from schemas import ParseWarning, RecognizedLine, SourceText
 
 FORMAT = "pdf"
 SUFFIXES = (".pdf",)
@@ -58,6 +58,7 @@ class _Line:
     top: float
     bottom: float
     table_rows: list[list[str]] | None = None  # set on a placeholder line that stands for a table
+    confidence: float | None = None  # read by OCR: the engine's confidence
 
 
 @dataclass
@@ -67,6 +68,8 @@ class _Page:
     lines: list[_Line] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     too_dense: str | None = None  # why its rules are too many to look for tables in: read as plain lines
+    has_images: bool = False  # holds image objects (a page without text lines: a scan?)
+    recognized: bool = False  # its lines come from OCR
 
 
 def sniff(head: bytes) -> bool:
@@ -90,6 +93,11 @@ def read(data: bytes) -> SourceText:
             raise ReadError(f"{count:,} pages, far beyond a notice (limit {most:,}; {raise_hint('pdf_pages')}); "
                             "is it a collection? split it")
         pages = [_read_page(pdf, index, count) for index in range(count)]
+        mode = active().ocr
+        unreadable = _unreadable_layer(pages)
+        to_read = _pages_to_recognize(pages, mode, unreadable)
+        if to_read:
+            _recognize(pdf, pages, to_read)
     finally:
         pdf.close()
     if not pages:
@@ -97,14 +105,26 @@ def read(data: bytes) -> SourceText:
     _check_text_layer(pages)
     _place_tables(pages)
     _drop_running_lines(pages)
-    text, page_starts = _paragraphs(pages)
+    text, page_starts, recognized_lines = _paragraphs(pages)
     warnings = []
-    empty = [p.number for p in pages if not p.lines]
+    if to_read:
+        why = "text layer unreadable (fonts without a Unicode map)" if unreadable else (
+            "no text layer (scanned)" if mode == "auto" else "--ocr force")
+        mean = _mean_confidence(pages)
+        warnings.append(
+            ParseWarning(
+                field="ocr",
+                message=f"page{'s' if len(to_read) > 1 else ''} {_ranges([k + 1 for k in to_read])} read by OCR "
+                f"({why}; mean confidence {mean:.3f}): check names and numbers against the page",
+            )
+        )
+    empty = [p.number for p in pages if not p.lines and (p.has_images or not to_read)]
     if empty and len(empty) < len(pages):
+        hint = "; --ocr auto reads them" if mode == "off" else ""
         warnings.append(
             ParseWarning(
                 field="pages",
-                message=f"pages {_ranges(empty)} have no text layer (scanned?); their content is missing",
+                message=f"pages {_ranges(empty)} have no text layer (scanned?); their content is missing{hint}",
             )
         )
     dense = [p for p in pages if p.too_dense]
@@ -117,7 +137,56 @@ def read(data: bytes) -> SourceText:
                 "table); read as plain lines, no task-table rows from there",
             )
         )
-    return SourceText(text=text, format=FORMAT, page_starts=page_starts, warnings=warnings)
+    return SourceText(
+        text=text,
+        format=FORMAT,
+        page_starts=page_starts,
+        warnings=warnings,
+        recognized_lines=recognized_lines,
+        ocr_engine=_ocr_engine_name() if to_read else None,
+    )
+
+
+# --- OCR -----------------------------------------------------------------------
+
+
+def _pages_to_recognize(pages: list[_Page], mode: str, unreadable: bool) -> list[int]:
+    """Indexes of the pages to read by OCR: all with `force`; with `auto`, every page of a PDF whose
+    text layer is garbage, else the pages with no text but images (a blank page is left alone)."""
+    if mode == "off":
+        return []
+    if mode == "force" or unreadable:
+        return list(range(len(pages)))
+    return [k for k, p in enumerate(pages) if not p.lines and p.has_images]
+
+
+def _recognize(pdf: pdfium.PdfDocument, pages: list[_Page], indexes: list[int]) -> None:
+    """Replace the lines of these pages by the lines OCR reads on their images (pipeline.ocr)."""
+    # Imported here: the engine (onnxruntime, OpenCV, ~300 MB) is loaded only by a process that meets a scan.
+    from pipeline import ocr
+
+    scale = 72 / ocr.RENDER_DPI
+    for index, lines in ocr.recognize_pages(pdf, indexes):
+        page = pages[index]
+        height = page.height
+        page.lines = [
+            _Line(line.text, line.left * scale, line.right * scale, height - line.top * scale,
+                  height - line.bottom * scale, confidence=line.confidence)
+            for line in lines
+        ]
+        page.tables, page.too_dense, page.recognized = [], None, True
+
+
+def _mean_confidence(pages: list[_Page]) -> float:
+    lines = [line for p in pages if p.recognized for line in p.lines if line.confidence is not None]
+    weight = sum(len(line.text) for line in lines)
+    return sum(line.confidence * len(line.text) for line in lines) / weight if weight else 0.0
+
+
+def _ocr_engine_name() -> str:
+    from pipeline import ocr
+
+    return ocr.ENGINE
 
 
 def _open(data: bytes) -> pdfium.PdfDocument:
@@ -151,13 +220,23 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, count: int) -> _Page:
         try:
             lines = _lines_of(textpage)
             try:
-                return _Page(index + 1, height, lines, find_tables(page, textpage))
+                result = _Page(index + 1, height, lines, find_tables(page, textpage))
             except TooDense as exc:
-                return _Page(index + 1, height, lines, too_dense=str(exc))
+                result = _Page(index + 1, height, lines, too_dense=str(exc))
         finally:
             textpage.close()
+        if not lines:
+            result.has_images = _has_images(page)
+        return result
     finally:
         page.close()
+
+
+def _has_images(page: pdfium.PdfPage) -> bool:
+    # Forms are entered (max_depth): a scan is often an image inside a form XObject.
+    for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
+        return True
+    return False
 
 
 def _lines_of(textpage: pdfium.PdfTextPage) -> list[_Line]:
@@ -196,20 +275,29 @@ def _drop_generated_spaces(textpage: pdfium.PdfTextPage, line: str, start: int) 
     return "".join(out)
 
 
+def _unreadable_layer(pages: list[_Page]) -> bool:
+    """Whether the text layer is garbage: fonts without a Unicode map give `!"#$%&'…`."""
+    text = "".join(line.text for p in pages if not p.recognized for line in p.lines)
+    visible = len(text) - len(_SPACE.findall(text))
+    han = len(_HAN.findall(text))
+    symbols = len(_SYMBOL.findall(text))
+    # A Chinese notice is mostly Han characters.
+    return visible >= 50 and han / visible < 0.05 and symbols / visible > 0.3
+
+
 def _check_text_layer(pages: list[_Page]) -> None:
     """Refuse a PDF whose text is missing (scan) or unreadable (fonts without a Unicode map)."""
     text = "".join(line.text for p in pages for line in p.lines)
     if not text.strip():
-        raise ReadError("no text layer — scanned PDF, OCR not enabled; the document was not ingested")
-    visible = len(text) - len(_SPACE.findall(text))
-    han = len(_HAN.findall(text))
-    symbols = len(_SYMBOL.findall(text))
-    # A Chinese notice is mostly Han characters. Text from fonts with no
-    # Unicode map comes out as ASCII punctuation and letters (`!"#$%&'…`).
-    if visible >= 50 and han / visible < 0.05 and symbols / visible > 0.3:
+        if any(p.recognized for p in pages):
+            raise ReadError("no text layer, and OCR found no text on its pages (blank, or not a notice); "
+                            "the document was not ingested")
+        raise ReadError("no text layer — scanned PDF, and OCR is off (--ocr off); run with --ocr auto to read "
+                        "it; the document was not ingested")
+    if _unreadable_layer(pages):
         raise ReadError(
-            "text layer unreadable (fonts without a Unicode map: text extracts as symbols) — "
-            "treat it as a scanned PDF; OCR not enabled; the document was not ingested"
+            "text layer unreadable (fonts without a Unicode map: text extracts as symbols) and OCR is off "
+            "(--ocr off); run with --ocr auto to read it; the document was not ingested"
         )
 
 
@@ -343,8 +431,9 @@ def _edge_lines(page: _Page) -> list[_Line]:
     return lines[:1] + lines[-1:] if len(lines) > 1 else lines
 
 
-def _paragraphs(pages: list[_Page]) -> tuple[str, list[int]]:
-    """Join visual lines into paragraphs; return the text and each page's start offset."""
+def _paragraphs(pages: list[_Page]) -> tuple[str, list[int], list[RecognizedLine]]:
+    """Join visual lines into paragraphs; return the text, each page's start offset and
+    where the lines read by OCR are in the text."""
     body = [line for p in pages for line in p.lines if line.table_rows is None and line.right > line.left]
     if body:
         size = statistics.median(line.top - line.bottom for line in body) or 12.0
@@ -357,12 +446,15 @@ def _paragraphs(pages: list[_Page]) -> tuple[str, list[int]]:
 
     out: list[str] = []
     page_starts: list[int] = []
+    recognized: list[RecognizedLine] = []
     length = 0
     last: _Line | None = None  # the last text line written, if a paragraph may go on from it
 
     def continues(line: _Line, same_page: bool) -> bool:
         if last is None or last.left > left_margin + 2.5 * size:
             return False  # nothing open, or a right-aligned/centred line (date, signature)
+        if line.confidence is not None and (_set_apart(line, size) or _set_apart(last, size)):
+            return False
         if line.left > left_margin + 1.5 * size:
             return False  # an indented line starts a paragraph
         if same_page and last.bottom - line.top > 1.2 * size:
@@ -396,11 +488,25 @@ def _paragraphs(pages: list[_Page]) -> tuple[str, list[int]]:
                 page_starts.append(length + (len(piece) - len(line.text)) if out else 0)
                 first_on_page = False
             out.append(piece)
+            if line.confidence is not None:
+                start = length + len(piece) - len(line.text)
+                recognized.append(RecognizedLine(start=start, end=start + len(line.text), page=page.number,
+                                                 confidence=line.confidence))
             length += len(piece)
             last = line
         if first_on_page:
             page_starts.append(length)
-    return "".join(out), page_starts
+    return "".join(out), page_starts, recognized
+
+
+def _set_apart(line: _Line, size: float) -> bool:
+    """An OCR line that is no body text: larger type (banner, title) or names side by side (a gap
+    kept as a space between CJK characters: the signature block). A text layer says this with its
+    own spacing, so only lines read by OCR are asked."""
+    return line.top - line.bottom > 1.4 * size or bool(_GAP_BETWEEN_CJK.search(line.text))
+
+
+_GAP_BETWEEN_CJK = regex.compile(r"\p{Han} +\p{Han}")
 
 
 def _join(before: str, after: str) -> str:
