@@ -86,6 +86,14 @@ TABLES: dict[str, list[Column]] = {
             "全文已索引 / its text outside tasks is in passages; false: stored before version 6, only its title and "
             "headings are (notices ingest PATH --force reads the rest)",
         ),
+        # A count, not a list: documents rows are updated in place, and DuckDB cannot update a
+        # LIST column of a row other tables reference (the pages are in document_warnings, field ocr).
+        _c("ocr_pages", "INTEGER", "识别页数 / pages read by OCR (a scan, or a text layer that was garbage); 0: none"),
+        _c(
+            "ocr_confidence",
+            "DOUBLE",
+            "识别置信度 / mean confidence of the OCR engine over the recognized lines (0–1), weighted by length",
+        ),
     ],
     # Issuers in their own table: a document row is updated in place on
     # --force, and DuckDB cannot update a LIST column of a row other tables reference.
@@ -139,6 +147,12 @@ TABLES: dict[str, list[Column]] = {
         _c("pages", "INTEGER[]", "页码 / pages"),
         _c("search_words", "VARCHAR", "分词 / words of the text for search (jieba), space-separated"),
         _c("word_count", "INTEGER", "词数 / number of search words (the item's length for BM25)"),
+        _c(
+            "ocr_confidence",
+            "DOUBLE",
+            "识别置信度 / lowest OCR confidence of the item's lines (0–1); empty: not read by OCR. Below 0.85 the item "
+            "has a warning (document_warnings, field ocr): check it against the page",
+        ),
     ],
     "unit_mentions": [
         _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
@@ -389,7 +403,7 @@ MACROS = {
 
 # Version of the database layout (not of the JSON documents). Bump it with a
 # migration in _MIGRATIONS when a table, view or macro changes.
-STORE_VERSION = 7
+STORE_VERSION = 8
 # `notices export --format duckdb1` writes a copy DuckDB 1.0 and later open (the file an ingest
 # writes is in DuckDB 2.0's own format: the older one costs the writer ~14%).
 DUCKDB1_STORAGE = "v1.0.0"
@@ -1203,8 +1217,17 @@ def _migrate_6_to_7(con: duckdb.DuckDBPyConnection) -> None:
     resolve(con)
 
 
+def _migrate_7_to_8(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 8 keeps what OCR read: documents.ocr_pages and ocr_confidence, items.ocr_confidence.
+    Documents stored before were never read by OCR (scans were refused), so empty is right for them."""
+    have = set(con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall())
+    _add_columns(con, [c for c in [("documents", "ocr_pages"), ("documents", "ocr_confidence"),
+                                   ("items", "ocr_confidence")] if c not in have])
+    con.execute("UPDATE documents SET ocr_pages = 0 WHERE ocr_pages IS NULL")
+
+
 _MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5, 5: _migrate_5_to_6,
-               6: _migrate_6_to_7}
+               6: _migrate_6_to_7, 7: _migrate_7_to_8}
 
 
 def _comment(table: str, column: str) -> str:
@@ -1416,6 +1439,8 @@ def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:
         "index_number": doc.index_number,
         "posted_date": doc.posted_date,
         "text_indexed": True,
+        "ocr_pages": len(doc.ocr.pages) if doc.ocr else 0,
+        "ocr_confidence": doc.ocr.mean_confidence if doc.ocr else None,
     }
 
 
@@ -1464,6 +1489,7 @@ def _item_row(i, doc_id: str, words: str | None = None) -> dict[str, Any]:
         "units_tail": i.units_tail,
         "jurisdiction": i.jurisdiction,
         **_span_and_words(i.span, words),
+        "ocr_confidence": i.ocr_confidence,
     }
 
 

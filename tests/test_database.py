@@ -102,6 +102,7 @@ VERSION_4_COLUMNS = {("documents", "url"), ("documents", "index_number"), ("docu
 VERSION_5_COLUMNS = {("ingest_runs", "files_duplicate"), ("ingest_runs", "files_moved"),
                      ("ingest_runs", "files_removed")}
 VERSION_6_COLUMNS = {("documents", "text_indexed"), ("items", "word_count")}
+VERSION_8_COLUMNS = {("documents", "ocr_pages"), ("documents", "ocr_confidence"), ("items", "ocr_confidence")}
 
 
 def _old_db(version: int, seeds_dir, tmp_path, monkeypatch):
@@ -115,6 +116,7 @@ def _old_db(version: int, seeds_dir, tmp_path, monkeypatch):
     unreferenced |= VERSION_5_COLUMNS if version < 5 else set()
     later = (VERSION_4_COLUMNS if version < 4 else set()) | (VERSION_3_COLUMNS if version < 3 else set())
     later |= VERSION_6_COLUMNS if version < 6 else set()
+    later |= VERSION_8_COLUMNS if version < 8 else set()
     later -= unreferenced
     old = {t: [c for c in cols if (t, c.name) not in later] for t, cols in TABLES.items()}
     monkeypatch.setattr(store_module, "TABLES", old)
@@ -154,7 +156,7 @@ def test_a_version_4_database_keeps_its_documents_when_paths_become_absolute(see
     with duckdb.connect(str(db), read_only=True) as con:
         paths = [p for (p,) in con.execute("SELECT source_path FROM documents WHERE is_current").fetchall()]
         version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-    assert int(version) == STORE_VERSION == 7
+    assert int(version) == STORE_VERSION == 8
     assert report.counts["unchanged"] == 5 and report.counts["new"] == 0
     assert len(paths) == 5 and all(p.startswith(str(seeds_dir.resolve())) for p in paths)
 
@@ -263,3 +265,17 @@ def test_a_command_that_reads_an_older_database_says_how_to_upgrade_it(seeds_dir
     assert result.exit_code == 2 and "upgrade it once with: notices renormalize" in result.stderr
     assert CliRunner().invoke(app, ["renormalize", "--db", str(db)]).exit_code == 0
     assert CliRunner().invoke(app, ["search", "科普", "--db", str(db)]).exit_code == 0
+
+
+def test_a_version_7_database_gains_the_ocr_columns(seeds_dir, tmp_path, monkeypatch):
+    db = _old_db(7, seeds_dir, tmp_path, monkeypatch)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert "ocr_pages" not in {r[0] for r in con.execute("DESCRIBE documents").fetchall()}
+    with Store.open(db) as store:
+        pages = store.con.execute("SELECT DISTINCT ocr_pages FROM documents").fetchall()
+        item_confidence = store.con.execute("SELECT count(ocr_confidence) FROM items").fetchone()[0]
+        comment = store.con.execute(
+            "SELECT comment FROM duckdb_columns() WHERE table_name = 'items' AND column_name = 'ocr_confidence'"
+        ).fetchone()[0]
+    assert pages == [(0,)] and item_confidence == 0  # the seeds are text: nothing was read by OCR
+    assert comment.startswith("识别置信度")

@@ -229,6 +229,12 @@ def test_gazette_ingests_with_a_warning_and_its_first_pages_facts(gazette_db):
     assert row[7] == 8
     warnings = [m for (m,) in con.execute("SELECT message FROM document_warnings WHERE field = 'ocr'").fetchall()]
     assert any("pages 1-8 read by OCR (text layer unreadable" in m for m in warnings)
+    # What OCR read is in the database researchers query, not only in the warning's words.
+    pages, confidence = con.execute("SELECT ocr_pages, ocr_confidence FROM documents WHERE is_current").fetchone()
+    assert pages == 8 and 0.85 < confidence <= 1.0
+    items, read, lowest = con.execute(
+        "SELECT count(*), count(ocr_confidence), min(ocr_confidence) FROM items").fetchone()
+    assert items > 0 and read == items and 0 < lowest <= confidence
 
 
 @needs_shared
