@@ -730,7 +730,9 @@ class Store:
 
         written, self._written = self._written, []
         try:
-            return self._transaction(lambda: resolve(self.con, None if full else written))
+            # Linking tasks joins every word of two notices' tasks: more than the writer's memory limit
+            # for batches may hold.
+            return self._within_memory(lambda: self._transaction(lambda: resolve(self.con, None if full else written)))
         except BaseException:
             self._written = written + self._written
             raise
@@ -934,13 +936,17 @@ class Store:
         per statement. A caller whose batch fails can retry its documents
         one at a time to find the one that cannot be stored.
         """
+        # Primary-key indexes must fit in memory and grow with the database (~65 bytes a key).
+        return self._within_memory(lambda: self._write_batch(batch, run_id))
+
+    def _within_memory(self, work: Callable[[], Any]) -> Any:
+        """Run `work` (a whole transaction), raising a low memory limit and trying again when DuckDB
+        runs out of it: a limit that suited a small file, or a small batch, is raised rather than
+        failing the command."""
         while True:
             try:
-                return self._write_batch(batch, run_id)
+                return work()
             except duckdb.OutOfMemoryException:
-                # Primary-key indexes must fit in memory and grow with the
-                # database (~65 bytes a key): a limit that suited a small
-                # file is raised rather than failing every document.
                 if not self._raise_memory_limit():
                     raise
 
@@ -1345,6 +1351,13 @@ def as_store_error(exc: BaseException, path: str) -> StoreError | None:
         return StoreError(
             f"the database file is damaged ({reason}); restore it from a backup, or ingest the folders again "
             "into a new --db file (DuckDB cannot repair it)",
+            path=path,
+        )
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        # Raised only once the limit has reached half the RAM (Store._within_memory doubles it first).
+        return StoreError(
+            f"the database ran out of memory ({reason}); close other programs, or run on a machine with more "
+            "memory, and run the same command again: every document published before is kept",
             path=path,
         )
     return None

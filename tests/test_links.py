@@ -214,3 +214,17 @@ def test_make_eval_reports_precision_and_recall_of_both_measures(capsys):
     assert "bm25" in out and "bigram_cosine" in out and "precision@1" in out and "recall@3" in out
     assert scores[0].precision_at_1 >= 0.8 and "target precision@1 >= 0.8: met" in out
     assert report(RAW, SMALL_LINKS.with_name("missing.json")) is None
+
+
+def test_linking_under_the_writers_low_memory_limit_raises_it_instead_of_failing(raw_db, tmp_path):
+    # An ingest's writer runs with a small DuckDB memory limit (pipeline/ingest.py WRITER_MEMORY_MB);
+    # linking the tasks of two notices joins all their words, which did not fit in it.
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(raw_db, db)
+    links_sql = "SELECT count(*) FROM task_links"
+    expected = _file_rows(db, links_sql)
+    with Store.open(db, threads=1, memory_limit_mb=16) as store:
+        store.resolve_links(full=True)
+        raised = store.memory_limit_mb
+    assert raised > 16
+    assert _file_rows(db, links_sql) == expected != [(0,)]
