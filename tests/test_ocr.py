@@ -175,6 +175,19 @@ def test_scan_parse_gives_the_transcripts_facts(scan_document):
 
 
 @needs_shared
+def test_the_scans_confidence_is_stored_with_its_document_and_items(scan_document, tmp_path):
+    from pipeline.store import Store
+
+    with Store.open(tmp_path / "scan.duckdb") as store:
+        store.write_documents([(scan_document, None)], store.start_run([str(SCAN)]))
+        pages, confidence = store.con.execute("SELECT ocr_pages, ocr_confidence FROM documents").fetchone()
+        items, read, lowest = store.con.execute(
+            "SELECT count(*), count(ocr_confidence), min(ocr_confidence) FROM items").fetchone()
+    assert pages == 6 and confidence == pytest.approx(scan_document.ocr.mean_confidence) and confidence > 0.85
+    assert items == 12 and read == 12 and 0 < lowest <= 1.0
+
+
+@needs_shared
 def test_scan_title_and_issuers(scan_document):
     doc = scan_document
     issuers = ["长沙县住房和城乡建设局", "长沙县财政局", "长沙县自然资源局"]
@@ -232,9 +245,6 @@ def test_gazette_ingests_with_a_warning_and_its_first_pages_facts(gazette_db):
     # What OCR read is in the database researchers query, not only in the warning's words.
     pages, confidence = con.execute("SELECT ocr_pages, ocr_confidence FROM documents WHERE is_current").fetchone()
     assert pages == 8 and 0.85 < confidence <= 1.0
-    items, read, lowest = con.execute(
-        "SELECT count(*), count(ocr_confidence), min(ocr_confidence) FROM items").fetchone()
-    assert items > 0 and read == items and 0 < lowest <= confidence
 
 
 @needs_shared
