@@ -24,7 +24,7 @@ import duckdb
 from extractors.dictionary import UnitDictionary, UnitEntry
 from extractors.normalize import resolve_mentions, units_built_by_rules
 from pipeline.errors import StoreError
-from extractors.tokens import item_words, search_words
+from extractors.tokens import DocumentWords, item_words, search_words
 from schemas import Document, UnitMention
 
 
@@ -849,7 +849,7 @@ class Store:
         return {path: (digest, cls, message) for path, digest, cls, message in rows}
 
     def write_document(
-        self, doc: Document, run_id: int, words: dict[str, str] | None = None
+        self, doc: Document, run_id: int, words: dict[str, str] | DocumentWords | None = None
     ) -> str:
         """Store one document version atomically; returns 'new', 'replaced' or 'rewritten'.
 
@@ -858,7 +858,7 @@ class Store:
         """
         return self.write_documents([(doc, words)], run_id)[0]
 
-    def write_documents(self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int) -> list[str]:
+    def write_documents(self, batch: list[tuple[Document, dict[str, str] | DocumentWords | None]], run_id: int) -> list[str]:
         """Store several document versions in one transaction: all of them, or none.
 
         One transaction per batch instead of per document: DuckDB's cost is
@@ -875,7 +875,7 @@ class Store:
                 if not self._raise_memory_limit():
                     raise
 
-    def _write_batch(self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int) -> list[str]:
+    def _write_batch(self, batch: list[tuple[Document, dict[str, str] | DocumentWords | None]], run_id: int) -> list[str]:
         con = self.con
         current = self.current_versions()
         plans = []  # (doc, tokens, new_id, previous id or None)
@@ -884,9 +884,12 @@ class Store:
         for doc, tokens in batch:
             new_id = document_id(doc.content_hash)
             previous = current.get(doc.source_path)
-            words = tokens if tokens is not None else item_words(doc)
-            # Split here, before the transaction: jieba is the writer's main cost.
-            passage_words[new_id] = [search_words(p.text) for p in doc.passages]
+            if isinstance(tokens, DocumentWords):  # split by an ingest's worker
+                words, passage_words[new_id] = tokens.items, tokens.passages
+            else:
+                words = tokens if tokens is not None else item_words(doc)
+                # Split here, before the transaction: jieba is the writer's main cost.
+                passage_words[new_id] = [search_words(p.text) for p in doc.passages]
             plans.append((doc, words, new_id, previous[0] if previous else None))
             if previous and previous[0] != new_id and previous[1] == doc.content_hash:
                 successors[previous[0]] = new_id
