@@ -42,7 +42,9 @@ from schemas import Document
 if TYPE_CHECKING:
     from pipeline.store import Store
 
-BATCH_DOCUMENTS = 16  # documents per write transaction
+# Documents per write transaction. A commit has a fixed cost (~17 ms of the writer's CPU on the
+# bench mix, `make bench-store`): 32 instead of 16 raised the writer's capacity by ~12%.
+BATCH_DOCUMENTS = 32
 WRITER_MEMORY_MB = 64  # DuckDB's memory in the writing process to start with (raised when its indexes need more)
 WORKER_NICENESS = 10  # workers run at lower priority than the writer
 TASKS_PER_WORKER = 1000  # a worker is replaced after this many files, so its memory cannot creep (starting one costs ~0.3 s of CPU)
