@@ -268,6 +268,16 @@ _worker_dictionary: UnitDictionary | None = None
 _worker_strict = False
 _worker_first_listed_leads = False
 _worker_memory_mb: int | None = None  # the address-space cap of this worker, when one is set
+_worker_words_mb = 0  # address space jieba's dictionary took in this worker: not the files' share
+
+
+def _address_space_mb() -> int:
+    """This process's address space (VmSize) in MB; 0 where /proc is not there."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except (OSError, ValueError):
+        return 0
 
 
 def _init_worker(dictionary: UnitDictionary, strict: bool, first_listed_leads: bool, main_pid: int) -> None:
@@ -282,7 +292,10 @@ def _init_worker(dictionary: UnitDictionary, strict: bool, first_listed_leads: b
     if hasattr(os, "nice"):
         os.nice(WORKER_NICENESS)
     _configure(dictionary, strict, first_listed_leads)
-    search_words("预热")  # jieba's dictionary (~36 MB, 0.5 s) loaded before the worker says it is ready
+    before = _address_space_mb()
+    search_words("预热")  # jieba's dictionary (~50 MB, 0.5 s) loaded before the worker says it is ready
+    global _worker_words_mb
+    _worker_words_mb = max(0, _address_space_mb() - before)
     # What exists now (modules, the dictionary) lives as long as the worker:
     # frozen, it is not traversed again by every garbage collection.
     gc.freeze()
@@ -921,7 +934,9 @@ def _limit_memory(memory_mb: int) -> None:
         import resource
     except ImportError:  # not on this platform: the supervisor still catches a killed worker
         return
-    limit = memory_mb * 1024 * 1024
+    # --max-memory-mb is what parsing a file may take: the tokenizer every worker holds (it was
+    # the writer's before issue 18) comes on top, so the same limit leaves files the same room.
+    limit = (memory_mb + _worker_words_mb) * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
