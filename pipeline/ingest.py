@@ -36,7 +36,7 @@ from pipeline.errors import NoticeError, ReadError
 from pipeline import limits as file_limits
 from pipeline.limits import WorkerLimits, raise_hint
 from pipeline.readers import SUPPORTED_SUFFIXES, read_bytes
-from extractors.tokens import DocumentWords, document_words, search_words
+from extractors.tokens import DocumentWords, document_words
 from schemas import Document
 
 if TYPE_CHECKING:
@@ -271,15 +271,6 @@ _worker_memory_mb: int | None = None  # the address-space cap of this worker, wh
 _worker_words_mb = 0  # address space jieba's dictionary took in this worker: not the files' share
 
 
-def _address_space_mb() -> int:
-    """This process's address space (VmSize) in MB; 0 where /proc is not there."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") // 2**20
-    except (OSError, ValueError):
-        return 0
-
-
 def _init_worker(dictionary: UnitDictionary, strict: bool, first_listed_leads: bool, main_pid: int) -> None:
     """Set up a worker process: the dictionary once, Ctrl-C left to the main process.
 
@@ -292,10 +283,11 @@ def _init_worker(dictionary: UnitDictionary, strict: bool, first_listed_leads: b
     if hasattr(os, "nice"):
         os.nice(WORKER_NICENESS)
     _configure(dictionary, strict, first_listed_leads)
-    before = _address_space_mb()
-    search_words("预热")  # jieba's dictionary (~50 MB, 0.5 s) loaded before the worker says it is ready
+    # jieba's dictionary: inherited from the fork server (or loaded here) before the worker says it is ready.
+    from pipeline.worker_words import WORDS_MB
+
     global _worker_words_mb
-    _worker_words_mb = max(0, _address_space_mb() - before)
+    _worker_words_mb = WORDS_MB
     # What exists now (modules, the dictionary) lives as long as the worker:
     # frozen, it is not traversed again by every garbage collection.
     gc.freeze()
@@ -720,11 +712,13 @@ class _Supervisor:
     A worker that dies (the OOM killer, a crash in a C library), or overruns
     the wall time on a file, is stopped and replaced; the file it held is
     recorded as failed with the cause, and the batch goes on. Workers fork
-    from a small server (no preloading): each holds only what its files need.
+    from a small server that preloads only jieba's dictionary (shared, pipeline/worker_words.py): each holds only what its files need.
     """
 
     def __init__(self, workers: int, initargs: tuple, limits: WorkerLimits):
         self.context = multiprocessing.get_context("forkserver")
+        # The fork server loads jieba's dictionary once; its workers share it (pipeline/worker_words.py).
+        self.context.set_forkserver_preload(["pipeline.worker_words"])
         self.count, self.initargs, self.limits = workers, initargs, limits
         self.workers: list[_Worker] = []
 
