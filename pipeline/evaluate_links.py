@@ -98,7 +98,7 @@ def bigram_ranking(con: duckdb.DuckDBPyConnection, local_id: str, item_key: str,
     return [k for _, k in scored[:3]]
 
 
-RANKINGS = {"bm25": bm25_ranking, "bigram_cosine": bigram_ranking}
+RANKINGS = {"bm25_units": bm25_ranking, "bigram_cosine": bigram_ranking}
 
 
 def score_links(con: duckdb.DuckDBPyConnection, expectations: dict) -> list[LinkScores]:
@@ -156,7 +156,7 @@ def report(raw: Path, expectations_path: Path = EXPECTATIONS) -> list[LinkScores
         for s in part:
             p1 = "-" if s.precision_at_1 is None else f"{s.precision_at_1:.3f}"
             r3 = "-" if s.recall_at_3 is None else f"{s.recall_at_3:.3f}"
-            kept = " (stored: task_links.method)" if s.method == "bm25" else ""
+            kept = " (stored: task_links.method)" if s.method == "bm25_units" else ""
             print(f"  {name:8} {s.method:14} precision@1 {p1} ({s.right_at_1}/{s.linked})  "
                   f"recall@3 {r3} ({s.found_at_3}/{s.with_upper}){kept}")
     bm25 = scores[0].precision_at_1

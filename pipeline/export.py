@@ -71,6 +71,10 @@ def check_format(fmt: str, *, tasks: bool = False) -> None:
         raise StoreError(f"unknown export format '{fmt}'; choose {', '.join(allowed[:-1])} or {allowed[-1]}")
 
 
+# Derived from items.search_words and passages.search_words for BM25; the other formats keep them.
+SEARCH_INDEX_TABLES = ("item_tokens", "passage_tokens")
+
+
 def export_database(store: Store, out_dir: str | Path, fmt: str) -> ExportResult:
     """Every table and view: a file each, or one workbook with a sheet each (xlsx), or the whole
     database in DuckDB 1.0's format (duckdb1)."""
@@ -81,6 +85,8 @@ def export_database(store: Store, out_dir: str | Path, fmt: str) -> ExportResult
     if fmt == "duckdb1":
         return ExportResult([store._export_duckdb1(out / "notices.duckdb")])
     relations = ["meta", *TABLES, *VIEW_NAMES]
+    if fmt == "xlsx":  # the word tables are a search index: millions of rows no one reads in Excel
+        relations = [name for name in relations if name not in SEARCH_INDEX_TABLES]
     sheets = [(name, f"SELECT * FROM {name}", []) for name in relations]
     if fmt == "xlsx":
         target = out / "notices.xlsx"

@@ -357,7 +357,7 @@ def _link_pairs(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str, str]
                   WHERE document_id IN (SELECT l FROM pairs)),
         ukeys AS (SELECT hash(document_id, item_key) AS uh, item_key FROM items
                   WHERE document_id IN (SELECT u FROM pairs))
-        SELECT k.document_id, k.item_key, r.u, uk.item_key, r.rank, r.score, 'bm25', p.via
+        SELECT k.document_id, k.item_key, r.u, uk.item_key, r.rank, r.score, 'bm25_units', p.via
         FROM ranked r JOIN lkeys k USING (lh) JOIN ukeys uk USING (uh) JOIN pairs p ON p.l = k.document_id AND p.u = r.u
         """,
         {"l": [p[0] for p in pairs], "u": [p[1] for p in pairs], "v": [p[2] for p in pairs]},

@@ -288,7 +288,7 @@ TABLES: dict[str, list[Column]] = {
         _c("upper_item_key", "VARCHAR NOT NULL", "上级条目 / a task of that notice"),
         _c("rank", "INTEGER NOT NULL", "名次 / 1: the most similar upper task"),
         _c("score", "DOUBLE NOT NULL", "得分 / similarity (BM25 of the local task's words over the upper notice's tasks)"),
-        _c("method", "VARCHAR NOT NULL", "方法 / bm25"),
+        _c("method", "VARCHAR NOT NULL", "方法 / bm25_units: BM25 over the tasks' words, + 4 when both name a unit of the same function"),
         _c("via", "VARCHAR NOT NULL", "依据 / why the notices are paired: citation, forwarded or title_root (same title, year)"),
     ],
 }
@@ -1245,6 +1245,9 @@ def _migrate_7_to_8(con: duckdb.DuckDBPyConnection) -> None:
     _add_columns(con, [c for c in [("documents", "ocr_pages"), ("documents", "ocr_confidence"),
                                    ("items", "ocr_confidence")] if c not in have])
     con.execute("UPDATE documents SET ocr_pages = 0 WHERE ocr_pages IS NULL")
+    # The score gained a bonus for units of the same function before version 8 was released: say so.
+    con.execute("UPDATE task_links SET method = 'bm25_units' WHERE method = 'bm25'")
+    con.execute(f"COMMENT ON COLUMN task_links.method IS {_sql_string(_comment('task_links', 'method'))}")
 
 
 _MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5, 5: _migrate_5_to_6,

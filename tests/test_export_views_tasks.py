@@ -135,7 +135,8 @@ def test_the_xlsx_workbook_has_a_sheet_per_table_a_frozen_header_widths_and_the_
     result = export(seed_db, tmp_path, "--format", "xlsx")
     assert result.exit_code == 0, result.output
     book = openpyxl.load_workbook(tmp_path / "notices.xlsx")
-    assert book.sheetnames == ["meta", *TABLES, *VIEW_NAMES]
+    # The search index's word tables are left out of a workbook (millions of rows on a real database).
+    assert book.sheetnames == ["meta", *(t for t in TABLES if t not in ("item_tokens", "passage_tokens")), *VIEW_NAMES]
     with duckdb.connect(str(seed_db), read_only=True) as con:
         cursor = con.execute("SELECT * FROM documents ORDER BY rowid")
         columns, expected = [d[0] for d in cursor.description], cursor.fetchall()
