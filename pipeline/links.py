@@ -162,17 +162,23 @@ def resolve(con: duckdb.DuckDBPyConnection, new_ids: list[str] | None = None) ->
 
     `new_ids`: documents written since the last resolve (None: everything again). Returns counts."""
     full = new_ids is None
-    con.execute(
+    reopened = {r[0] for r in con.execute(
         "UPDATE citations SET cited_document_id = NULL, resolved_by = NULL WHERE cited_document_id IS NOT NULL "
-        "AND cited_document_id NOT IN (SELECT document_id FROM documents WHERE is_current)"
-    )
-    con.execute("DELETE FROM task_links WHERE upper_document_id NOT IN (SELECT document_id FROM documents WHERE is_current)")
+        "AND cited_document_id NOT IN (SELECT document_id FROM documents WHERE is_current) RETURNING document_id"
+    ).fetchall()}
+    reopened |= {r[0] for r in con.execute(
+        "DELETE FROM task_links WHERE upper_document_id NOT IN (SELECT document_id FROM documents WHERE is_current) "
+        "RETURNING document_id").fetchall()}
     if full:
         con.execute("UPDATE citations SET cited_document_id = NULL, resolved_by = NULL")
         _resolve_pass(con, None, None)
-    elif new_ids:
-        _resolve_pass(con, new_ids, None)  # the new documents' citations, against every document
-        _resolve_pass(con, None, new_ids)  # open citations that may name a new document
+    else:
+        again = sorted(set(new_ids) | reopened)
+        if again:
+            _resolve_pass(con, again, None)  # new documents' citations and reopened ones, against every document
+        if new_ids:
+            _resolve_pass(con, None, new_ids)  # open citations that may name a new document
+        new_ids = again
     linked = _link_tasks(con, new_ids)
     counts = con.execute(
         "SELECT count(*), count(cited_document_id) FROM citations c JOIN documents d USING (document_id) "

@@ -46,9 +46,10 @@ def matching_documents(con: duckdb.DuckDBPyConnection, ref: str) -> list[tuple[s
     number = _number_key(ref)
     if number:
         attempts.append((f"{_NUMBER_SQL} = ?", [number]))
-    attempts.append(("(source_path = ? OR ends_with(source_path, '/' || ?))", [ref, ref.lstrip("./")]))
+    attempts.append(("(source_path = ? OR ends_with(source_path, '/' || ?))", [ref, ref.removeprefix("./")]))
     name = ref.rsplit("/", 1)[-1]
-    attempts.append(("starts_with(regexp_extract(source_path, '[^/]*$'), ?)", [name]))
+    if name:  # `folder/` names no file: its empty start would match every one
+        attempts.append(("starts_with(regexp_extract(source_path, '[^/]*$'), ?)", [name]))
     attempts.append(("contains(title, ?)", [ref]))
     for where, params in attempts:
         rows = con.execute(columns + where + order, params).fetchall()

@@ -30,7 +30,9 @@ import errno
 import fcntl
 import os
 import shutil
+import signal
 import struct
+import threading
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -308,6 +310,20 @@ class Staged:
             self.publish(keep_writing=True)
 
     def publish(self, *, keep_writing: bool) -> None:
+        # Between closing the connection and reopening it, a Ctrl-C would leave no connection to
+        # write with: it is taken after the publish.
+        if threading.current_thread() is not threading.main_thread():
+            return self._publish(keep_writing=keep_writing)
+        caught: list = []
+        previous = signal.signal(signal.SIGINT, lambda *_: caught.append(1))
+        try:
+            self._publish(keep_writing=keep_writing)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
+
+    def _publish(self, *, keep_writing: bool) -> None:
         started = time.monotonic()
         con = self.store.con
         con.execute("CHECKPOINT")

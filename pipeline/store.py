@@ -429,6 +429,7 @@ class Store:
         self._unit_names: set[str] | None = None  # canonical names in units, while this process writes
         self.memory_limit_mb: int | None = None  # None: DuckDB's default (80% of RAM)
         self._written: list[str] = []  # documents written since links were last resolved
+        self._links_stale = False  # links_pending was set when this Store opened: resolve them all
 
     # -- opening ---------------------------------------------------------------
 
@@ -468,12 +469,15 @@ class Store:
             con.execute(f"SET threads = {int(threads)}")
         store = cls(con, path)
         try:
-            if memory_limit_mb:
-                store._set_memory_limit(memory_limit_mb)
             if read_only:
                 store._check_schema()
             else:
-                store._ensure_schema()
+                store._ensure_schema()  # before the writer's low memory limit: a migration may resolve every link
+                # Links an earlier process left unresolved (killed, or interrupted while linking): all again.
+                pending = con.execute("SELECT value FROM meta WHERE key = 'links_pending'").fetchone()
+                store._links_stale = pending is not None
+            if memory_limit_mb:
+                store._set_memory_limit(memory_limit_mb)
         except BaseException as exc:
             con.close()  # else DuckDB keeps the file open (and in this mode) for the process
             readable = as_store_error(exc, path)
@@ -733,10 +737,19 @@ class Store:
         from pipeline.links import resolve
 
         written, self._written = self._written, []
+        full = full or self._links_stale
+
+        def resolve_and_clear():
+            result = resolve(self.con, None if full else written)
+            self.con.execute("DELETE FROM meta WHERE key = 'links_pending'")
+            return result
+
         try:
             # Linking tasks joins every word of two notices' tasks: more than the writer's memory limit
             # for batches may hold.
-            return self._within_memory(lambda: self._transaction(lambda: resolve(self.con, None if full else written)))
+            result = self._within_memory(lambda: self._transaction(resolve_and_clear))
+            self._links_stale = False
+            return result
         except BaseException:
             self._written = written + self._written
             raise
@@ -873,6 +886,7 @@ class Store:
                 if self._by_content is not None and self._by_content.get(digest, ("",))[0] == doc_id:
                     del self._by_content[digest]
         if retired:
+            _mark_links_pending(self.con)
             for table in _CHILD_TABLES:
                 self.con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [retired])
             self.con.execute(
@@ -1043,6 +1057,7 @@ class Store:
                 con, [(m, i.jurisdiction) for doc, *_ in plans for i in doc.items for m in i.responsible_units],
                 self._known_units(),
             )
+            _mark_links_pending(con)
 
         self._transaction(write)
         self._written += [new_id for _, _, new_id, _ in plans]
@@ -1383,6 +1398,12 @@ def as_store_error(exc: BaseException, path: str) -> StoreError | None:
             path=path,
         )
     return None
+
+
+def _mark_links_pending(con: duckdb.DuckDBPyConnection) -> None:
+    """Say, in the transaction that changes documents, that their links are still to resolve: a process
+    killed before resolve_links leaves the mark, and the next writer resolves every link (Store.open)."""
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('links_pending', '1')")
 
 
 def _fingerprint(dictionary: UnitDictionary) -> str:

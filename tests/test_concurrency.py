@@ -255,3 +255,33 @@ def test_a_database_reached_through_a_symlink_is_published_where_it_lives(tmp_pa
     assert report.counts["new"] == 1
     assert link.is_symlink() and len(_published(real)) == len(SEED_FILES) + 1
     assert sorted(p.name for p in real.parent.iterdir()) == ["notices.duckdb", "notices.duckdb.lock"]
+
+
+def test_ctrl_c_during_a_publish_keeps_what_was_written_and_closes_the_run(tmp_path, monkeypatch):
+    import os
+    import signal as signals
+
+    import pipeline.staging as staging
+    from pipeline.ingest import ingest
+
+    folder = tmp_path / "n"
+    folder.mkdir()
+    for path in sorted((ROOT / "data" / "raw").iterdir()):
+        shutil.copy(path, folder)
+    db = tmp_path / "n.duckdb"
+    real_fsync, calls = staging._fsync, []
+
+    def fsync_then_ctrl_c(path):  # Ctrl-C while a publish has closed its connection and syncs the file
+        calls.append(path)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signals.SIGINT)
+        return real_fsync(path)
+
+    monkeypatch.setattr(staging, "_fsync", fsync_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        ingest([folder], db, workers=1, publish_every=0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        documents = con.execute("SELECT count(*) FROM documents WHERE is_current").fetchone()[0]
+        runs = con.execute("SELECT count(*), count(finished_at) FROM ingest_runs").fetchone()
+    assert documents > 0 and runs == (1, 1)
+    assert not Path(f"{db}.staging").exists()

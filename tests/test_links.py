@@ -267,3 +267,55 @@ def test_linking_under_the_writers_low_memory_limit_raises_it_instead_of_failing
         raised = store.memory_limit_mb
     assert raised > 16
     assert _file_rows(db, links_sql) == expected != [(0,)]
+
+
+def _citation_target(db: Path, title: str) -> list[tuple]:
+    return _file_rows(
+        db, "SELECT regexp_extract(t.source_path, '[^/]*$') FROM citations c JOIN documents d USING (document_id) "
+        "LEFT JOIN documents t ON t.document_id = c.cited_document_id "
+        f"WHERE d.is_current AND ends_with(d.source_path, 'html_215c41a7559ce16e.html') AND c.cited_title = '{title}'")
+
+
+# 宿州's 实施细则 (html_215c…) cites 《关于促进房地产市场平稳健康发展的若干措施》, which html_6668… is.
+CITED_TITLE = "关于促进房地产市场平稳健康发展的若干措施"
+
+
+def test_links_an_interrupted_run_left_unresolved_are_resolved_by_the_next_one(tmp_path, monkeypatch):
+    import pipeline.links as links_module
+    from pipeline.ingest import ingest
+
+    folder = tmp_path / "n"
+    folder.mkdir()
+    for name in ("html_215c41a7559ce16e.html", "html_6668dad6cec0908a.html"):
+        shutil.copy(RAW / name, folder)
+    db = tmp_path / "n.duckdb"
+
+    def interrupted(*args, **kwargs):  # a second Ctrl-C (or a kill) while links resolve
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(links_module, "resolve", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ingest([folder], db, workers=1)
+    monkeypatch.undo()
+    assert _citation_target(db, CITED_TITLE) == [(None,)]  # the documents are in, their links are not
+    report = ingest([folder], db, workers=1)  # nothing to parse: every file is unchanged
+    assert report.counts["unchanged"] == 2
+    assert _citation_target(db, CITED_TITLE) == [("html_6668dad6cec0908a.html",)]
+    assert _file_rows(db, "SELECT count(*) FROM meta WHERE key = 'links_pending'") == [(0,)]
+
+
+def test_a_citation_whose_document_is_removed_finds_another_copy(tmp_path):
+    from pipeline.ingest import ingest, remove
+
+    folder = tmp_path / "n"
+    folder.mkdir()
+    shutil.copy(RAW / "html_215c41a7559ce16e.html", folder)
+    shutil.copy(RAW / "html_6668dad6cec0908a.html", folder / "a.html")
+    (folder / "b.html").write_bytes((RAW / "html_6668dad6cec0908a.html").read_bytes() + b"<!-- another copy -->")
+    db = tmp_path / "n.duckdb"
+    assert ingest([folder], db, workers=1).exit_code == 0
+    (first,) = _citation_target(db, CITED_TITLE)[0]
+    assert first in ("a.html", "b.html")
+    remove(db, [folder / first])
+    other = {"a.html": "b.html", "b.html": "a.html"}[first]
+    assert _citation_target(db, CITED_TITLE) == [(other,)]

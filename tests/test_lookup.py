@@ -46,6 +46,7 @@ def test_an_ambiguous_or_unknown_reference_says_what_to_give(con):
     assert len(matching_documents(con, "房地产")) == 9
     with pytest.raises(NoticeError, match="notices docs"):
         resolve_document(con, "没有这个文件")
+    assert matching_documents(con, "no_such_folder/") == []  # not every file (an empty name's start)
 
 
 def test_filters_select_the_documents_they_name(con):
