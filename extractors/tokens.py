@@ -31,7 +31,7 @@ RARE_COMPOUND = (4, 5)  # (characters ≥, frequency <) of the dictionary words 
 
 
 class _Jieba(NamedTuple):
-    """What `cut` takes from jieba, loaded once per process (an ingest's workers, which split the search words)."""
+    """What `cut` takes from jieba, loaded once (not in the workers, which never cut)."""
 
     scores: dict[str, float | None]  # word → log P(word); a prefix of a word → None
     log_total: float  # log of the dictionary's total count
@@ -192,19 +192,6 @@ def query_terms(query: str) -> list[str]:
         if token and _keep(token):
             seen.setdefault(token, None)
     return list(seen)
-
-
-class DocumentWords(NamedTuple):
-    """A document's search words, split where it is parsed (an ingest's workers), so the
-    one process that writes the database does not run jieba."""
-
-    items: dict[str, str]  # item key → space-separated words
-    passages: list[str]  # the words of each passage, in order
-
-
-def document_words(doc) -> DocumentWords:
-    """Search words of a Document's items and passages."""
-    return DocumentWords(item_words(doc), [search_words(p.text) for p in doc.passages])
 
 
 def item_words(doc) -> dict[str, str]:

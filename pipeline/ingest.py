@@ -36,15 +36,13 @@ from pipeline.errors import NoticeError, ReadError
 from pipeline import limits as file_limits
 from pipeline.limits import SECONDS_PER_OCR_PAGE, WorkerLimits, raise_hint
 from pipeline.readers import SUPPORTED_SUFFIXES, read_bytes
-from extractors.tokens import DocumentWords, document_words
+from extractors.tokens import item_words
 from schemas import Document
 
 if TYPE_CHECKING:
     from pipeline.store import Store
 
-# Documents per write transaction. A commit has a fixed cost (~17 ms of the writer's CPU on the
-# bench mix, `make bench-store`): 32 instead of 16 raised the writer's capacity by ~12%.
-BATCH_DOCUMENTS = 32
+BATCH_DOCUMENTS = 16  # documents per write transaction
 WRITER_MEMORY_MB = 64  # DuckDB's memory in the writing process to start with (raised when its indexes need more)
 WORKER_NICENESS = 10  # workers run at lower priority than the writer
 TASKS_PER_WORKER = 1000  # a worker is replaced after this many files, so its memory cannot creep (starting one costs ~0.3 s of CPU)
@@ -252,7 +250,7 @@ class Parsed:
 
     path: str
     doc: Document
-    words: DocumentWords | None = None  # search words of its items and passages, split by the worker
+    words: dict[str, str] | None = None  # item key → search words, added by the writer
 
 
 @dataclass
@@ -268,7 +266,6 @@ _worker_dictionary: UnitDictionary | None = None
 _worker_strict = False
 _worker_first_listed_leads = False
 _worker_memory_mb: int | None = None  # the address-space cap of this worker, when one is set
-_worker_words_mb = 0  # address space jieba's dictionary took in this worker: not the files' share
 
 
 def _init_worker(dictionary: UnitDictionary, strict: bool, first_listed_leads: bool, main_pid: int) -> None:
@@ -283,11 +280,6 @@ def _init_worker(dictionary: UnitDictionary, strict: bool, first_listed_leads: b
     if hasattr(os, "nice"):
         os.nice(WORKER_NICENESS)
     _configure(dictionary, strict, first_listed_leads)
-    # jieba's dictionary: inherited from the fork server (or loaded here) before the worker says it is ready.
-    from pipeline.worker_words import WORDS_MB
-
-    global _worker_words_mb
-    _worker_words_mb = WORDS_MB
     # What exists now (modules, the dictionary) lives as long as the worker:
     # frozen, it is not traversed again by every garbage collection.
     gc.freeze()
@@ -344,9 +336,7 @@ def _parse_one(path: Path, shown: str) -> Parsed | Failed:
             return Failed(
                 shown, "extract", "StrictWarning", f"--strict: {len(doc.warnings)} warning(s): {details}", digest
             )
-        # The search words are split here, in parallel, not by the writer: jieba was two thirds
-        # of the writer's time, and the writer is the one serial step of an ingest.
-        return Parsed(shown, doc, document_words(doc))
+        return Parsed(shown, doc)
     except NoticeError as exc:
         return Failed(shown, exc.stage, type(exc).__name__, exc.message, digest)
     except MemoryError:
@@ -579,6 +569,9 @@ class _Writer:
             return
         if self._same_as_stored(result):
             return
+        # Search words are split here, not in the workers: jieba's dictionary
+        # (~50 MB) is then loaded once, in the writer, and not once per worker.
+        result.words = item_words(result.doc)
         self.pending.append(result)
         if len(self.pending) >= BATCH_DOCUMENTS:
             self.flush()
@@ -722,13 +715,11 @@ class _Supervisor:
     A worker that dies (the OOM killer, a crash in a C library), or overruns
     the wall time on a file, is stopped and replaced; the file it held is
     recorded as failed with the cause, and the batch goes on. Workers fork
-    from a small server that preloads only jieba's dictionary (shared, pipeline/worker_words.py): each holds only what its files need.
+    from a small server (no preloading): each holds only what its files need.
     """
 
     def __init__(self, workers: int, initargs: tuple, limits: WorkerLimits, on_pages=None):
         self.context = multiprocessing.get_context("forkserver")
-        # The fork server loads jieba's dictionary once; its workers share it (pipeline/worker_words.py).
-        self.context.set_forkserver_preload(["pipeline.worker_words"])
         self.count, self.initargs, self.limits, self.on_pages = workers, initargs, limits, on_pages
         self.workers: list[_Worker] = []
 
@@ -953,9 +944,7 @@ def _limit_memory(memory_mb: int) -> None:
         import resource
     except ImportError:  # not on this platform: the supervisor still catches a killed worker
         return
-    # --max-memory-mb is what parsing a file may take: the tokenizer every worker holds (it was
-    # the writer's before issue 18) comes on top, so the same limit leaves files the same room.
-    limit = (memory_mb + _worker_words_mb) * 1024 * 1024
+    limit = memory_mb * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)

@@ -24,7 +24,7 @@ import duckdb
 from extractors.dictionary import UnitDictionary, UnitEntry
 from extractors.normalize import resolve_mentions, units_built_by_rules
 from pipeline.errors import StoreError
-from extractors.tokens import DocumentWords, item_words, search_words
+from extractors.tokens import item_words, search_words
 from pipeline.links import citation_rows, document_pieces
 from schemas import Document, UnitMention
 
@@ -426,7 +426,6 @@ class Store:
         self._current: dict[str, tuple[str, str]] | None = None
         self._by_content: dict[str, tuple[str, str]] | None = None
         self._duplicates: dict[str, tuple[str, str]] | None = None
-        self._unit_names: set[str] | None = None  # canonical names in units, while this process writes
         self.memory_limit_mb: int | None = None  # None: DuckDB's default (80% of RAM)
         self._written: list[str] = []  # documents written since links were last resolved
         self._links_stale = False  # links_pending was set when this Store opened: resolve them all
@@ -623,7 +622,6 @@ class Store:
 
     def load_dictionary(self, dictionary: UnitDictionary) -> None:
         """Replace the units and unit_aliases tables with `dictionary`."""
-        self._unit_names = None
         self._transaction(lambda: _load_dictionary(self.con, dictionary))
 
     def custom_units(self) -> list[UnitEntry]:
@@ -644,7 +642,6 @@ class Store:
         stored mention is resolved again, so no mention points at a unit missing from `units`.
         `reset` forgets the kept entries first. Returns the dictionary and the renormalize
         counts (None when nothing was re-resolved)."""
-        self._unit_names = None  # the dictionary may replace units
         from pipeline.dictionary import with_entries
 
         def merge() -> None:
@@ -686,7 +683,6 @@ class Store:
         splittable applies too. Returns counts of mentions before and after,
         and of unresolved ones.
         """
-        self._unit_names = None  # units are rebuilt
         con = self.con
         stored = con.execute(
             "SELECT m.document_id, m.item_key, i.jurisdiction, m.position, m.raw_text, m.role, m.is_collective, "
@@ -922,14 +918,7 @@ class Store:
         except BaseException:
             _rollback(self.con)
             self._current = self._by_content = self._duplicates = None  # the caches may hold the undone changes
-            self._unit_names = None
             raise
-
-    def _known_units(self) -> set[str]:
-        """The canonical names in units (cached: only this process writes; reset with a rollback)."""
-        if self._unit_names is None:
-            self._unit_names = {r[0] for r in self.con.execute("SELECT canonical_name FROM units").fetchall()}
-        return self._unit_names
 
     def failed_versions(self) -> dict[str, tuple[str, str, str]]:
         """source_path → (content_hash, error_class, message) of the last failure of each file's content.
@@ -945,7 +934,7 @@ class Store:
         return {path: (digest, cls, message) for path, digest, cls, message in rows}
 
     def write_document(
-        self, doc: Document, run_id: int, words: dict[str, str] | DocumentWords | None = None
+        self, doc: Document, run_id: int, words: dict[str, str] | None = None
     ) -> str:
         """Store one document version atomically; returns 'new', 'replaced' or 'rewritten'.
 
@@ -954,7 +943,7 @@ class Store:
         """
         return self.write_documents([(doc, words)], run_id)[0]
 
-    def write_documents(self, batch: list[tuple[Document, dict[str, str] | DocumentWords | None]], run_id: int) -> list[str]:
+    def write_documents(self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int) -> list[str]:
         """Store several document versions in one transaction: all of them, or none.
 
         One transaction per batch instead of per document: DuckDB's cost is
@@ -975,7 +964,7 @@ class Store:
                 if not self._raise_memory_limit():
                     raise
 
-    def _write_batch(self, batch: list[tuple[Document, dict[str, str] | DocumentWords | None]], run_id: int) -> list[str]:
+    def _write_batch(self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int) -> list[str]:
         con = self.con
         current = self.current_versions()
         plans = []  # (doc, tokens, new_id, previous id or None)
@@ -984,12 +973,9 @@ class Store:
         for doc, tokens in batch:
             new_id = document_id(doc.content_hash)
             previous = current.get(doc.source_path)
-            if isinstance(tokens, DocumentWords):  # split by an ingest's worker
-                words, passage_words[new_id] = tokens.items, tokens.passages
-            else:
-                words = tokens if tokens is not None else item_words(doc)
-                # Split here, before the transaction: jieba is the writer's main cost.
-                passage_words[new_id] = [search_words(p.text) for p in doc.passages]
+            words = tokens if tokens is not None else item_words(doc)
+            # Split here, before the transaction: jieba is the writer's main cost.
+            passage_words[new_id] = [search_words(p.text) for p in doc.passages]
             plans.append((doc, words, new_id, previous[0] if previous else None))
             if previous and previous[0] != new_id and previous[1] == doc.content_hash:
                 successors[previous[0]] = new_id
@@ -1054,8 +1040,7 @@ class Store:
             fill_item_tokens(con, new_ids)
             fill_passage_tokens(con, new_ids)
             _add_rule_units(
-                con, [(m, i.jurisdiction) for doc, *_ in plans for i in doc.items for m in i.responsible_units],
-                self._known_units(),
+                con, [(m, i.jurisdiction) for doc, *_ in plans for i in doc.items for m in i.responsible_units]
             )
             _mark_links_pending(con)
 
@@ -1281,7 +1266,7 @@ def _unit_rows(entries, source: str) -> list[dict[str, Any]]:
     ]
 
 
-def _add_rule_units(con: duckdb.DuckDBPyConnection, mentions, known: set[str] | None = None) -> None:
+def _add_rule_units(con: duckdb.DuckDBPyConnection, mentions) -> None:
     """Record the units jurisdiction rules built, so every canonical name has a units row.
 
     `mentions`: (UnitMention, jurisdiction it was read in) pairs. A name resolved otherwise (from
@@ -1289,10 +1274,6 @@ def _add_rule_units(con: duckdb.DuckDBPyConnection, mentions, known: set[str] | 
     of source `notice`, level and kind unknown.
     """
     mentions = list(mentions)
-    if known is not None:
-        # Nearly every name is in units already: sending them again was a tenth of the writer's time.
-        mentions = [(m, place) for m, place in mentions if m.canonical_name and m.canonical_name not in known]
-        known.update(m.canonical_name for m, _ in mentions)
     rows = _unit_rows(units_built_by_rules(mentions), "jurisdiction_rule")
     _insert(con, "units", rows, or_ignore=True)
     named = sorted({m.canonical_name for m, _ in mentions if m.canonical_name})
