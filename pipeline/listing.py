@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 
-
-def _plain(value: object) -> object:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
+from pipeline.query import cell_text, json_value
 
 
 def as_json(rows: list[dict]) -> str:
     """A JSON list of objects, UTF-8 text as written (not \\u escapes), dates as ISO strings."""
-    return json.dumps([{k: _plain(v) for k, v in row.items()} for row in rows], ensure_ascii=False, indent=1) + "\n"
+    return json.dumps([{k: json_value(v) for k, v in row.items()} for row in rows], ensure_ascii=False, indent=1) + "\n"
 
 
 def as_csv(rows: list[dict], columns: list[str]) -> bytes:
@@ -25,8 +20,5 @@ def as_csv(rows: list[dict], columns: list[str]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(
-            ["；".join(map(str, v)) if isinstance(v, (list, tuple)) else ("" if v is None else _plain(v))
-             for v in (row.get(c) for c in columns)]
-        )
+        writer.writerow([cell_text(row.get(c), "；") for c in columns])
     return out.getvalue().encode("utf-8-sig")

@@ -94,14 +94,14 @@ def _one_line(exc: duckdb.Error) -> str:
 
 # -- output -------------------------------------------------------------------------------------------
 
-def cell_text(value: Any) -> str:
-    """A value as text for a table or CSV cell: NULL empty, lists joined with 、, dates ISO."""
+def cell_text(value: Any, separator: str = "、") -> str:
+    """A value as text for a table or CSV cell: NULL empty, lists joined with `separator`, dates ISO."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "、".join(cell_text(v) for v in value)
+        return separator.join(cell_text(v, separator) for v in value)
     if isinstance(value, dict):
         return json.dumps(json_value(value), ensure_ascii=False)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
