@@ -32,8 +32,8 @@ def matching_documents(con: duckdb.DuckDBPyConnection, ref: str) -> list[tuple[s
     """Current documents `ref` names, best kind of match first, as (document_id, source_path, doc_number, title).
 
     `ref` is tried, in order, as: a document id or a prefix of one (≥ 6 hex digits); a 发文字号 as written
-    (京纲要办发〔2023〕2号; brackets [] () 〔〕 and spaces are not significant); a file path or file name
-    (data/raw/003_b8b4a31499fe38d2.txt, 003_b8b4a31499fe38d2.txt, or a unique start of it); part of the title.
+    (京纲要办发〔2023〕2号; read by extractors.metadata, so brackets, spaces and 第 are not significant);
+    a file path or file name (data/raw/003_b8b4a31499fe38d2.txt, 003_b8b4a31499fe38d2.txt, or a unique start of it); part of the title.
     The first kind that matches anything decides."""
     ref = ref.strip()
     if not ref:
@@ -43,9 +43,12 @@ def matching_documents(con: duckdb.DuckDBPyConnection, ref: str) -> list[tuple[s
     attempts: list[tuple[str, list[object]]] = []
     if len(ref) >= MIN_ID_PREFIX and all(c in "0123456789abcdef" for c in ref.lower()):
         attempts.append(("starts_with(document_id, ?)", [ref.lower()]))
-    number = _number_key(ref)
-    if number:
-        attempts.append((f"{_NUMBER_SQL} = ?", [number]))
+    from extractors.metadata import doc_number_line  # the one 发文字号 parser (not loaded by a search without --doc)
+
+    number = doc_number_line(ref)
+    if number is not None:
+        attempts.append(("doc_number_organ = ? AND doc_number_year IS NOT DISTINCT FROM ? AND doc_number_serial = ?",
+                         [number.organ_code, number.year, number.serial]))
     attempts.append(("(source_path = ? OR ends_with(source_path, '/' || ?))", [ref, ref.removeprefix("./")]))
     name = ref.rsplit("/", 1)[-1]
     if name:  # `folder/` names no file: its empty start would match every one
@@ -160,15 +163,6 @@ class DocumentFilter:
             parts.append(f"{d}.document_id IN ({', '.join('?' for _ in ids)})")
             params += ids
         return " AND ".join(parts), params
-
-
-# 发文字号 compared without brackets and spaces: 国办发〔2024〕49号 = 国办发[2024]49号 = 国办发（2024） 49 号.
-_NUMBER_SQL = r"regexp_replace(coalesce(doc_number, ''), '[\s\[\]〔〕（）()【】［］]', '', 'g')"
-
-
-def _number_key(text: str) -> str:
-    key = "".join(c for c in text if not c.isspace() and c not in "[]〔〕（）()【】［］")
-    return key if key.endswith("号") else ""
 
 
 def _require(con: duckdb.DuckDBPyConnection, ref: str) -> list[tuple[str, str, str | None, str | None]]:
