@@ -8,7 +8,8 @@ copy is made unique: a line added to text, a trailing comment in a PDF, an
 archive comment in a DOCX, so every file has its own content hash). Then it
 runs `notices ingest` as a separate process three times and prints files/s,
 pages/s, the 2-worker speed-up, the unchanged re-run as a fraction of the
-first run, and the peak RSS of the whole process tree (sampled from /proc).
+first run, and the peak resident memory of the whole process tree (sampled
+from /proc: the sum of PSS, each shared page once, and the sum of RSS).
 """
 
 from __future__ import annotations
