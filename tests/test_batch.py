@@ -142,15 +142,21 @@ CONTENT_TABLES = [
 
 
 def fingerprint(db: Path) -> dict[str, tuple[int, int]]:
-    """Row count and an order-free hash of every content table (run bookkeeping left out)."""
+    """Row count and an order-free hash of every content table (run bookkeeping left out).
+
+    Floating-point values are rounded to 9 decimals: a task link's BM25 score is a sum, whose last
+    bits depend on the order DuckDB adds its terms in, and so on the order rows were written.
+    """
     out = {}
     with duckdb.connect(str(db), read_only=True) as con:
         for table in CONTENT_TABLES:
-            columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
-            exclude = [c for c in ("run_id", "ingested_at") if c in columns]
-            select = f"SELECT * EXCLUDE ({', '.join(exclude)})" if exclude else "SELECT *"
+            columns = [
+                f"round({name}, 9)" if kind == "DOUBLE" else name
+                for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()
+                if name not in ("run_id", "ingested_at")
+            ]
             out[table] = con.execute(
-                f"SELECT count(*), coalesce(sum(hash(s)::HUGEINT), 0) FROM ({select} FROM {table}) s"
+                f"SELECT count(*), coalesce(sum(hash(s)::HUGEINT), 0) FROM (SELECT {', '.join(columns)} FROM {table}) s"
             ).fetchone()
     return out
 
