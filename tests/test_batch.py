@@ -214,3 +214,15 @@ def test_interrupted_batch_then_rerun_equals_an_uninterrupted_run(batch_of_200, 
     summary = json.loads(rerun.stdout)
     assert summary["files"]["unchanged"] == partial and summary["files"]["new"] == 200 - partial
     assert fingerprint(db) == expected
+
+
+def test_an_unchanged_rerun_starts_no_worker(tmp_path, seeds_dir, monkeypatch):
+    # Starting the fork server (the parsing code, jieba's table) costs about a second: a re-run
+    # that finds nothing new must not pay it.
+    from pipeline import ingest as ingest_module
+
+    db = tmp_path / "x.duckdb"
+    first = ingest([seeds_dir], db, workers=2)
+    monkeypatch.setattr(ingest_module._Supervisor, "_start", lambda self: pytest.fail("a worker was started"))
+    again = ingest([seeds_dir], db, workers=2)
+    assert again.counts["unchanged"] == first.counts["new"] > 0
