@@ -958,7 +958,25 @@ def _add_rule_units(con: duckdb.DuckDBPyConnection, rule_units: list[tuple], nam
     `notice`, level and kind unknown.
     """
     if rule_units:
-        _insert(con, "units", [dict(zip(UNIT_COLUMNS, u)) for u in rule_units], or_ignore=True)
+        # Two rules (or two places) may build one name differently; the row kept must not depend on
+        # which document was written first (workers finish in any order): the least (level, kind,
+        # jurisdiction, note) wins, here and against a row stored before, and a rule's row replaces
+        # a name only named in a notice. Rows from the dictionary are never touched.
+        least: dict[str, tuple] = {}
+        for unit in rule_units:
+            if unit[0] not in least or _rule_unit_order(unit) < _rule_unit_order(least[unit[0]]):
+                least[unit[0]] = unit
+        columns = [list(values) for values in zip(*sorted(least.values()))]
+        con.execute(
+            f"INSERT INTO units ({', '.join(UNIT_COLUMNS)}) "
+            f"SELECT {', '.join(f'unnest(${k}::VARCHAR[])' for k in range(1, len(UNIT_COLUMNS) + 1))} "
+            "ON CONFLICT (canonical_name) DO UPDATE SET level = excluded.level, kind = excluded.kind, "
+            "jurisdiction = excluded.jurisdiction, note = excluded.note, source = excluded.source "
+            "WHERE units.source = 'notice' OR (units.source = 'jurisdiction_rule' AND "
+            "[excluded.level, excluded.kind, coalesce(excluded.jurisdiction, ''), coalesce(excluded.note, '')] < "
+            "[units.level, units.kind, coalesce(units.jurisdiction, ''), coalesce(units.note, '')])",
+            columns,
+        )
     named = sorted({n for n in names if n})
     if named:
         con.execute(
@@ -967,6 +985,12 @@ def _add_rule_units(con: duckdb.DuckDBPyConnection, rule_units: list[tuple], nam
             "WHERE name NOT IN (SELECT canonical_name FROM units)",
             [named],
         )
+
+
+def _rule_unit_order(unit: tuple) -> tuple:
+    """The order _add_rule_units keeps the least of (the SQL there compares the same fields)."""
+    _, level, kind, jurisdiction, note, _ = unit
+    return (level, kind, jurisdiction or "", note or "")
 
 
 def fill_item_tokens(con: duckdb.DuckDBPyConnection, document_ids: list[str]) -> None:

@@ -68,3 +68,29 @@ def test_a_low_worker_memory_cap_leaves_files_their_room_beside_the_tokenizer(tm
     report = ingest([RAW], tmp_path / "capped.duckdb", workers=2, limits=WorkerLimits(memory_mb=160))
     assert report.counts["failed"] == 0, [f.message for f in report.failures]
     assert report.counts["new"] == len(FILES)
+
+
+def test_a_unit_two_documents_build_differently_is_stored_the_same_whichever_comes_first(tmp_path):
+    # Workers finish in any order, so the writer may get either document first; the units row a
+    # jurisdiction rule builds must not depend on it (a rule's row also replaces a name that was
+    # only named in a notice).
+    from pipeline.store import Store
+
+    name = "唐山市科学技术协会"
+    built = [(name, "local", "association", "唐山市", "built by a jurisdiction rule", "jurisdiction_rule"),
+             (name, "branch", "government", None, "built by a naming rule", "jurisdiction_rule")]
+    rows = {}
+    for order in (built, built[::-1]):
+        with Store.open(tmp_path / f"{len(rows)}.duckdb") as store:
+            store.con.execute("DELETE FROM units WHERE canonical_name = ?", [name])
+            _add_rule_units_in_turn(store, [], [name])  # first only named in a notice
+            for unit in order:
+                _add_rule_units_in_turn(store, [unit], [name])
+            rows[len(rows)] = store.con.execute("SELECT * FROM units WHERE canonical_name = ?", [name]).fetchall()
+    assert rows[0] == rows[1] == [built[1]]  # the least (level, kind, ...): 'branch' < 'local'
+
+
+def _add_rule_units_in_turn(store, units, names):
+    from pipeline import store as store_module
+
+    store._transaction(lambda: store_module._add_rule_units(store.con, units, names))
