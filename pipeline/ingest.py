@@ -625,6 +625,11 @@ class _Writer:
             return
         try:
             statuses = self.store.write_rows([p.rows for p in batch], self.run_id)
+        except KeyboardInterrupt:
+            # Ctrl-C mid-write: the transaction is undone, but the batch is parsed; back to pending,
+            # so the run's closing flush (_close_run) writes it as ingest promises.
+            self.pending = batch + self.pending
+            raise
         except Exception as exc:
             from pipeline.store import as_store_error
 
