@@ -769,8 +769,7 @@ class _Supervisor:
         self.workers = [self._start() for _ in range(self.count)]
         try:
             while True:
-                for worker in self.workers:
-                    self._fill(worker, tasks)
+                self._fill(tasks)
                 busy = [w for w in self.workers if w.queue]
                 if not busy:
                     return
@@ -785,9 +784,16 @@ class _Supervisor:
             for worker in self.workers:
                 self._stop(worker)
 
-    def _fill(self, worker: _Worker, tasks: Iterator[tuple[Path, str]]) -> None:
-        # A worker is retired after TASKS_PER_WORKER files, so its memory cannot creep.
-        while len(worker.queue) < _QUEUE_DEPTH and worker.parsed + len(worker.queue) < TASKS_PER_WORKER:
+    def _fill(self, tasks: Iterator[tuple[Path, str]]) -> None:
+        # One file at a time to the worker holding fewest: a batch of fewer files than the queues
+        # hold (_QUEUE_DEPTH each) is shared among the workers, not queued at the first.
+        while True:
+            # A worker is retired after TASKS_PER_WORKER files, so its memory cannot creep.
+            open_ = [w for w in self.workers
+                     if len(w.queue) < _QUEUE_DEPTH and w.parsed + len(w.queue) < TASKS_PER_WORKER]
+            if not open_:
+                return
+            worker = min(open_, key=lambda w: len(w.queue))
             task = next(tasks, None)
             if task is None:
                 return

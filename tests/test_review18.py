@@ -70,3 +70,28 @@ def test_ctrl_c_while_a_batch_is_written_keeps_the_parsed_documents(tmp_path, se
     assert stored == {o.path for o in outcomes if o.status == "new"}
     assert calls == [len(stored), len(stored)]  # every seed, written once more after the Ctrl-C
     assert runs == (1, 1, len(stored))
+
+
+def test_a_small_batch_is_shared_between_the_workers(tmp_path, seeds_dir, monkeypatch):
+    """Each worker now holds up to 8 files (was 2), and the supervisor filled them in turn: the first
+    worker took the first 8 files, so a run of 8 or fewer changed files (a day's new notices) was
+    parsed by one worker while the others stood idle, and files queued behind a slow one waited for
+    its time limit although another worker had nothing to do."""
+    from pipeline import ingest as ingest_module
+
+    parsed_by: dict[str, int] = {}
+    real_collect = ingest_module._Supervisor._collect
+
+    def collect(self, worker, deliver):
+        def noted(result):
+            parsed_by[result.path] = worker.process.pid
+            deliver(result)
+
+        return real_collect(self, worker, noted)
+
+    monkeypatch.setattr(ingest_module._Supervisor, "_collect", collect)
+    report = ingest_module.ingest([seeds_dir], tmp_path / "x.duckdb", workers=2)
+    files = len(list(seeds_dir.iterdir()))
+    assert report.counts["new"] == files == len(parsed_by) > 2
+    per_worker = sorted(list(parsed_by.values()).count(pid) for pid in set(parsed_by.values()))
+    assert per_worker == [files // 2, files - files // 2]
