@@ -95,3 +95,41 @@ def test_a_small_batch_is_shared_between_the_workers(tmp_path, seeds_dir, monkey
     assert report.counts["new"] == files == len(parsed_by) > 2
     per_worker = sorted(list(parsed_by.values()).count(pid) for pid in set(parsed_by.values()))
     assert per_worker == [files // 2, files - files // 2]
+
+
+def test_links_after_an_ingest_with_a_new_dictionary_are_those_of_a_fresh_ingest(tmp_path):
+    """Task links weigh the units two tasks share (UNIT_BONUS, by the canonical names of their
+    mentions). `ingest --dictionary` resolves every stored mention again (Store.renormalize), but
+    its links were then resolved for the new documents only: the stored documents kept links
+    computed from the old names, unlike a fresh ingest with the same dictionary."""
+    import shutil
+    from pathlib import Path
+
+    import duckdb
+
+    from pipeline.dictionary import read_dictionary_files
+    from pipeline.ingest import ingest
+    from tests.conftest import RAW
+
+    folder = tmp_path / "notices"
+    folder.mkdir()
+    # A 宿州 notice and the 宿州 plan it cites; the local one names 市房管中心, no dictionary knows it.
+    for name in ("html_215c41a7559ce16e.html", "html_6668dad6cec0908a.html"):
+        shutil.copy(RAW / name, folder / name)
+    entry = tmp_path / "units.tsv"
+    entry.write_text("宿州市住房和城乡建设局\tmunicipal\tgovernment\t宿州市\t市房管中心\t\n", encoding="utf-8")
+    entries = read_dictionary_files([entry])
+
+    def links(db: Path) -> list[tuple]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("SELECT document_id, item_key, upper_document_id, upper_item_key, rank, "
+                               "round(score, 9), via FROM task_links ORDER BY ALL").fetchall()
+
+    later, fresh = tmp_path / "later.duckdb", tmp_path / "fresh.duckdb"
+    ingest([folder], later, workers=1)
+    before = links(later)
+    again = ingest([folder], later, workers=1, dictionary_entries=entries)
+    assert again.renormalized and again.counts["unchanged"] == 2
+    ingest([folder], fresh, workers=1, dictionary_entries=entries)
+    assert links(fresh) != before  # the entry changes the links: the test can tell
+    assert links(later) == links(fresh)
