@@ -780,6 +780,12 @@ class _Supervisor:
                      timeout=max(0.0, deadline - time.monotonic()))
                 for worker in busy:
                     self._collect(worker, deliver)
+        except KeyboardInterrupt:
+            # Ctrl-C: what the workers have sent (up to _QUEUE_DEPTH files each, waiting in their
+            # sockets) is parsed, and ingest keeps what is parsed.
+            for worker in self.workers:
+                self._drain(worker, deliver)
+            raise
         finally:
             for worker in self.workers:
                 self._stop(worker)
@@ -849,6 +855,19 @@ class _Supervisor:
         for task in pending:
             worker.queue.append(task)
             worker.conn.send(task)
+
+    def _drain(self, worker: _Worker, deliver: Callable[[Parsed | Failed], None]) -> None:
+        """Deliver the results `worker` has already sent, without waiting for more."""
+        while worker.queue:
+            try:
+                if not worker.conn.poll():
+                    return
+                result = worker.conn.recv()
+            except Exception:  # gone, or a message cut short by the interrupt: nothing more to read
+                return
+            if isinstance(result, (Parsed, Failed)):
+                worker.queue.pop(0)
+                deliver(result)
 
     def _replace(self, worker: _Worker) -> None:
         self._stop(worker)
