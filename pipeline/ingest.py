@@ -625,6 +625,11 @@ class _Writer:
             return
         try:
             statuses = self.store.write_rows([p.rows for p in batch], self.run_id)
+        except KeyboardInterrupt:
+            # Ctrl-C mid-write: the transaction is undone, but the batch is parsed; back to pending,
+            # so the run's closing flush (_close_run) writes it as ingest promises.
+            self.pending = batch + self.pending
+            raise
         except Exception as exc:
             from pipeline.store import as_store_error
 
@@ -764,8 +769,7 @@ class _Supervisor:
         self.workers = [self._start() for _ in range(self.count)]
         try:
             while True:
-                for worker in self.workers:
-                    self._fill(worker, tasks)
+                self._fill(tasks)
                 busy = [w for w in self.workers if w.queue]
                 if not busy:
                     return
@@ -776,13 +780,26 @@ class _Supervisor:
                      timeout=max(0.0, deadline - time.monotonic()))
                 for worker in busy:
                     self._collect(worker, deliver)
+        except KeyboardInterrupt:
+            # Ctrl-C: what the workers have sent (up to _QUEUE_DEPTH files each, waiting in their
+            # sockets) is parsed, and ingest keeps what is parsed.
+            for worker in self.workers:
+                self._drain(worker, deliver)
+            raise
         finally:
             for worker in self.workers:
                 self._stop(worker)
 
-    def _fill(self, worker: _Worker, tasks: Iterator[tuple[Path, str]]) -> None:
-        # A worker is retired after TASKS_PER_WORKER files, so its memory cannot creep.
-        while len(worker.queue) < _QUEUE_DEPTH and worker.parsed + len(worker.queue) < TASKS_PER_WORKER:
+    def _fill(self, tasks: Iterator[tuple[Path, str]]) -> None:
+        # One file at a time to the worker holding fewest: a batch of fewer files than the queues
+        # hold (_QUEUE_DEPTH each) is shared among the workers, not queued at the first.
+        while True:
+            # A worker is retired after TASKS_PER_WORKER files, so its memory cannot creep.
+            open_ = [w for w in self.workers
+                     if len(w.queue) < _QUEUE_DEPTH and w.parsed + len(w.queue) < TASKS_PER_WORKER]
+            if not open_:
+                return
+            worker = min(open_, key=lambda w: len(w.queue))
             task = next(tasks, None)
             if task is None:
                 return
@@ -838,6 +855,19 @@ class _Supervisor:
         for task in pending:
             worker.queue.append(task)
             worker.conn.send(task)
+
+    def _drain(self, worker: _Worker, deliver: Callable[[Parsed | Failed], None]) -> None:
+        """Deliver the results `worker` has already sent, without waiting for more."""
+        while worker.queue:
+            try:
+                if not worker.conn.poll():
+                    return
+                result = worker.conn.recv()
+            except Exception:  # gone, or a message cut short by the interrupt: nothing more to read
+                return
+            if isinstance(result, (Parsed, Failed)):
+                worker.queue.pop(0)
+                deliver(result)
 
     def _replace(self, worker: _Worker) -> None:
         self._stop(worker)

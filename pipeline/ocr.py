@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -88,7 +89,10 @@ def _allow_ocr_memory() -> None:
     from pipeline.limits import OCR_MEMORY_MB_PER_WORKER
 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    wanted = OCR_MEMORY_MB_PER_WORKER * 1024 * 1024
+    # A worker holds the tokenizer's table (pipeline/worker_preload.py) besides what OCR needs: its
+    # cap came on top of the table, and so does this one.
+    held_mb = getattr(sys.modules.get("pipeline.worker_preload"), "WORDS_MB", 0)
+    wanted = (OCR_MEMORY_MB_PER_WORKER + held_mb) * 1024 * 1024
     if soft == resource.RLIM_INFINITY or soft >= wanted:
         return
     resource.setrlimit(resource.RLIMIT_AS, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))

@@ -426,8 +426,12 @@ class Store:
             con.execute("DELETE FROM units WHERE source = 'jurisdiction_rule'")
             _load_dictionary(con, dictionary)
             _add_rule_units(con, rule_unit_rows(resolved), [m.canonical_name for m, _ in resolved])
+            # Task links weigh the units two tasks share (pipeline/links.py): every stored link
+            # may change with the names, not only those of the documents written next.
+            _mark_links_pending(con)
 
         self._transaction(replace_mentions)
+        self._links_stale = True
         unresolved = sum(1 for r in rows if r["resolution"] == "unresolved")
         return {"mentions_before": before, "mentions_after": len(rows), "unresolved": unresolved}
 
