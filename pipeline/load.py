@@ -1,0 +1,208 @@
+"""`notices load DIR --db FILE`: write the Parquet parts of an `ingest --engine ray` run into the database.
+
+The parts (pipeline/ray_engine.py) hold every parsed document as the rows it gives each table; this
+writes them as a local ingest writes what its workers parse, through the same pieces: the database's
+staging copy and lock (pipeline.staging.writing), the decision to skip a file whose content is stored
+or failed before (pipeline.ingest.already_stored), the writer that stores documents in batches, notes
+a second copy of a stored document as a duplicate and replaces a changed file (pipeline.ingest._Writer),
+and the run's close (links resolved, counts). So a load gives the database a local ingest of the same
+files gives, and loading the same DIR again changes nothing.
+
+The parts are read with DuckDB's own read_parquet: loading needs neither Ray nor pyarrow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+
+from pipeline.errors import NoticeError
+from pipeline.ingest import (WRITER_MEMORY_MB, Failed, FileOutcome, IngestReport, _close_run, _Writer,
+                             already_stored)
+
+# What pipeline/ray_engine.py writes (repeated here, not imported: that module is the Ray side).
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+FAILURES = "failures"
+RULE_UNITS = "rule_units"
+
+
+def read_manifest(out_dir: Path) -> dict:
+    """The run an output folder holds; one line when it is not one, or not finished."""
+    if not out_dir.is_dir():
+        raise NoticeError(f"no such folder: {out_dir}; give the --out folder of `notices ingest --engine ray`")
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NoticeError(f"{out_dir} has no {MANIFEST}: not the output of `notices ingest --engine ray`, or that "
+                          "run did not finish; run it again into this folder") from None
+    except (OSError, ValueError) as exc:
+        raise NoticeError(f"cannot read {out_dir / MANIFEST} ({exc}); run `notices ingest --engine ray` again "
+                          "into this folder") from exc
+    if manifest.get("format") != FORMAT_VERSION:
+        raise NoticeError(f"{out_dir} was written by another version of policy-notices (format "
+                          f"{manifest.get('format')}, this one reads {FORMAT_VERSION}); run the Ray ingest again")
+    return manifest
+
+
+class Parts:
+    """The Parquet parts of an output folder, read one part (a Ray batch of files) at a time."""
+
+    def __init__(self, out_dir: Path):
+        from pipeline.rows import ROW_COLUMNS
+
+        self.out_dir = out_dir
+        self.tables = [*ROW_COLUMNS, RULE_UNITS]
+        self.con = duckdb.connect()
+        self.con.execute("SET enable_progress_bar = false")
+        names = {p.stem for folder in ("documents", FAILURES) for p in (out_dir / folder).glob("*.parquet")}
+        self.names = sorted(names)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _read(self, folder: str, name: str) -> list[tuple]:
+        path = self.out_dir / folder / f"{name}.parquet"
+        if not path.exists():
+            return []
+        try:
+            return self.con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        except duckdb.Error as exc:
+            raise NoticeError(f"cannot read {path} ({str(exc).splitlines()[0]}); run the Ray ingest again") from exc
+
+    def files(self) -> int:
+        """Documents and failures in all parts (for the progress bar)."""
+        total = 0
+        for folder in ("documents", FAILURES):
+            if any((self.out_dir / folder).glob("*.parquet")):
+                glob = str(self.out_dir / folder / "*.parquet")
+                total += self.con.execute("SELECT count(*) FROM read_parquet(?)", [glob]).fetchone()[0]
+        return total
+
+    def records(self) -> Iterator[Failed | tuple]:
+        """Every file of every part, in path order within a part: a Failed (stage discover for a file
+        skipped as no notice), or a DocumentRows."""
+        from pipeline.rows import DocumentRows
+
+        for name in self.names:
+            found: list = []
+            for path, stage, error_class, message, digest in self._read(FAILURES, name):
+                found.append(Failed(path, stage, error_class, message, digest))
+            by_file: dict[str, dict[str, list[tuple]]] = {}
+            for table in self.tables:
+                for row in self._read(table, name):
+                    by_file.setdefault(row[0], {}).setdefault(table, []).append(row[1:])
+            for path, tables in by_file.items():
+                document = tables["documents"][0]
+                rule_units = tables.pop(RULE_UNITS, [])
+                for table in self.tables[:-1]:
+                    tables.setdefault(table, [])
+                # documents columns: document_id, source_path, content_hash, ..., page_count (pipeline.rows)
+                found.append(DocumentRows(path, document[2], document[0], tables, rule_units,
+                                          _page_count(document)))
+            yield from sorted(found, key=lambda r: r.path if isinstance(r, Failed) else r.source_path)
+
+
+def _page_count(document_row: tuple) -> int:
+    from pipeline.rows import ROW_COLUMNS
+
+    return document_row[ROW_COLUMNS["documents"].index("page_count")] or 0
+
+
+def load(
+    out_dir: str | Path,
+    db: str | Path,
+    *,
+    force: bool = False,
+    retry_failed: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[FileOutcome], None] | None = None,
+    wait: float | None = None,
+    publish_every: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> IngestReport:
+    """Write the parts under `out_dir` into the DuckDB file `db`, as a local ingest of the same files
+    would: a file whose content is stored at its path is unchanged (`force` writes it again), one whose
+    content failed before is not recorded again (unless `retry_failed`), a changed file's document is
+    replaced, a copy of a stored document is a duplicate; failures are rows of ingest_errors. The unit
+    dictionary is the database's plus the entries the Ray run was given (kept, as `ingest --dictionary`
+    keeps them); mentions Ray resolved with another dictionary are resolved again. `wait`,
+    `publish_every`, `on_wait`: as for pipeline.ingest.ingest."""
+    from pipeline.staging import PUBLISH_EVERY_SECONDS, WAIT_SECONDS, writing
+    from pipeline.store import _fingerprint, as_store_error
+    from extractors.dictionary import UnitEntry
+
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    manifest = read_manifest(out_dir)
+    parts = Parts(out_dir)
+    report = IngestReport(db=str(db), workers=1, strict=bool(manifest.get("strict")))
+    entries = [(UnitEntry(name, level, kind, where, tuple(aliases), note or ""), origin)
+               for name, level, kind, where, aliases, note, origin in manifest.get("dictionary", [])]
+
+    def done(outcome: FileOutcome) -> None:
+        report.counts["new" if outcome.status == "rewritten" else outcome.status] += 1
+        report.items_added += outcome.items
+        report.unit_mentions_added += outcome.unit_mentions
+        report.pages += outcome.pages
+        if outcome.status in ("failed", "unchanged_failed"):
+            report.failures.append(outcome)
+        if on_file:
+            on_file(outcome)
+
+    try:
+        with writing(
+            db, wait=WAIT_SECONDS if wait is None else wait,
+            publish_every=PUBLISH_EVERY_SECONDS if publish_every is None else publish_every,
+            threads=1, memory_limit_mb=WRITER_MEMORY_MB, say=on_wait,
+        ) as staged:
+            store = staged.store
+            dictionary, report.renormalized = store.use_dictionary(entries)
+            run_id = store.start_run(list(manifest.get("paths", [])))
+            if on_start:
+                on_start(parts.files())
+            current, duplicates = store.current_versions(), store.duplicate_versions()
+            failed = {} if force or retry_failed else store.failed_versions()
+            writer = _Writer(store, run_id, done, staged.maybe_publish)
+            try:
+                for record in parts.records():
+                    if isinstance(record, Failed) and record.stage == "discover":
+                        store.record_error(run_id, record.path, "discover", record.error_class, record.message)
+                        done(FileOutcome(record.path, "skipped", message=record.message))
+                        continue
+                    path = record.path if isinstance(record, Failed) else record.source_path
+                    outcome = already_stored(path, record.content_hash, current, duplicates, failed, force)
+                    if outcome is not None:
+                        done(outcome)
+                        continue
+                    writer.add(record)
+                writer.flush()
+                if _fingerprint(dictionary) != manifest.get("dictionary_fingerprint"):
+                    # Ray resolved the units with the shipped dictionary and the run's entries; this
+                    # database keeps others: resolve the stored mentions with its own.
+                    report.renormalized = store.renormalize(dictionary)
+                    report.notes.append("the units were resolved again with this database's dictionary "
+                                        "(it has entries the Ray run did not have)")
+            except KeyboardInterrupt:
+                report.interrupted = True
+                _close_run(store, writer, run_id, report)
+                raise
+            except Exception as exc:
+                if as_store_error(exc, store.path) is None:
+                    with contextlib.suppress(Exception):
+                        _close_run(store, writer, run_id, report)
+                    raise
+                with contextlib.suppress(Exception):
+                    store.finish_run(run_id, report.counts)
+                raise
+            else:
+                _close_run(store, writer, run_id, report)
+    finally:
+        parts.close()
+        report.seconds = time.perf_counter() - started
+    return report

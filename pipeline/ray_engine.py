@@ -1,0 +1,420 @@
+"""`notices ingest PATH... --engine ray --out DIR`: parse on a Ray cluster, rows as Parquet parts.
+
+Ray Data reads the files (a local or shared folder, or s3:// / gs:// paths); each Ray task
+parses its files with the code a local ingest runs in its workers (pipeline.ingest.parse_content,
+the same dictionary and options) and turns each document into the rows of every table
+(pipeline.rows.document_rows). A task writes its files' rows itself, one Parquet part per table:
+
+    DIR/<table>/<part>.parquet   one folder per table: `file` (the source path), then the table's
+                                 columns (pipeline.rows.ROW_COLUMNS) with Arrow types fixed from
+                                 pipeline.store.TABLES, so every part of a table has one schema
+    DIR/rule_units/<part>.parquet  the `units` rows jurisdiction rules built for the documents' mentions
+    DIR/failures/<part>.parquet  files that could not be parsed (or were skipped: stage discover)
+    DIR/manifest.json            the run: paths, options, dictionary entries; written last, so a
+                                 folder without it is an unfinished run `notices load` refuses
+
+A part is named by its files (paths and content hashes): a task Ray runs again after a worker
+died writes the same names over, so nothing is doubled. A new run into the same DIR first clears
+the parts of the one before. `notices load DIR --db FILE` (pipeline/load.py) then writes them
+into the database with a local ingest's rules.
+
+ray and pyarrow are imported here only, inside functions: the default install has neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.errors import NoticeError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+FAILURES = "failures"
+RULE_UNITS = "rule_units"  # DocumentRows.rule_units: `units` rows (pipeline.rows.UNIT_COLUMNS)
+FILE_COLUMN = "file"  # every part's first column: the source path a row belongs to (a document's rows by file)
+FAILURE_COLUMNS = ["source_path", "stage", "error_class", "message", "content_hash"]
+# Files per batch in a Ray task: a part holds this many documents' rows (fewer, larger Parquet files
+# than one per document; small enough that a retried task redoes little).
+BATCH_FILES = 16
+INSTALL_HINT = "the Ray engine needs Ray: install it with pip install -e '.[ray]'"
+
+
+@dataclass
+class RayReport:
+    """What an `ingest --engine ray` run did."""
+
+    out: str
+    files: int = 0
+    parsed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    items: int = 0
+    unit_mentions: int = 0
+    parts: int = 0
+    workers: int = 0  # CPUs of the Ray cluster
+    startup_seconds: float = 0.0  # ray.init: starting (or reaching) the cluster
+    seconds: float = 0.0  # the whole run, start-up included
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def files_per_second(self) -> float:
+        return (self.parsed + self.failed) / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "out": self.out, "files": self.files, "parsed": self.parsed, "failed": self.failed,
+            "skipped": self.skipped, "items": self.items, "unit_mentions": self.unit_mentions, "parts": self.parts,
+            "workers": self.workers, "startup_seconds": round(self.startup_seconds, 3),
+            "seconds": round(self.seconds, 3), "files_per_second": round(self.files_per_second, 2),
+            "failures": [{"path": p, "message": m} for p, m in self.failures],
+        }
+
+
+# --- Arrow types, fixed once from the database's own --------------------------------
+
+
+def arrow_type(duckdb_type: str):
+    """The Arrow type of a column of pipeline.store.TABLES (its DuckDB type, constraints ignored)."""
+    import pyarrow as pa
+
+    base = duckdb_type.split(" NOT NULL")[0].split(" DEFAULT")[0].split(" PRIMARY")[0].strip()
+    if base.endswith("[]"):
+        return pa.list_(arrow_type(base[:-2]))
+    types = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+             "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us")}
+    if base not in types:
+        raise ValueError(f"no Arrow type for the DuckDB type {duckdb_type!r}: add it to pipeline/ray_engine.py")
+    return types[base]
+
+
+def table_schema(table: str):
+    """The Parquet schema of a table's parts: the file, then the table's row columns."""
+    import pyarrow as pa
+
+    from pipeline.rows import ROW_COLUMNS, UNIT_COLUMNS
+    from schemas.tables import TABLES
+
+    types = {c.name: c.type for c in TABLES["units" if table == RULE_UNITS else table]}
+    names = UNIT_COLUMNS if table == RULE_UNITS else ROW_COLUMNS[table]
+    return pa.schema([pa.field(FILE_COLUMN, pa.string(), nullable=False)]
+                     + [pa.field(name, arrow_type(types[name])) for name in names])
+
+
+def failures_schema():
+    import pyarrow as pa
+
+    return pa.schema([pa.field(name, pa.string()) for name in FAILURE_COLUMNS])
+
+
+# --- in a Ray worker -------------------------------------------------------------------
+
+
+_configured: tuple | None = None  # the options this worker process was set up with
+
+
+def _configure_worker(options: tuple) -> None:
+    """Set up this Ray worker process as a local ingest sets up its workers (once per process)."""
+    global _configured
+    if _configured == options:
+        return
+    from pipeline import ingest
+    from pipeline import limits as file_limits
+    from pipeline.dictionary import with_entries
+
+    entries, strict, first_listed_leads, files = options
+    ingest._configure(with_entries(list(entries)), strict, first_listed_leads)
+    file_limits.use(files)
+    _configured = options
+
+
+def part_name(files: list[tuple[str, str]]) -> str:
+    """A part's name, from its files' (path, content hash): the same files give the same name."""
+    digest = hashlib.sha256()
+    for path, content in sorted(files):
+        digest.update(f"{path}\0{content}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:24]
+
+
+class ParseBatch:
+    """The function Ray Data maps over batches of files: parse each file, write the batch's rows as
+    Parquet parts under the output folder, return one summary row per file (for the progress line).
+
+    A plain picklable object: Ray ships it to every worker. `before_parse(path)` is a test's hook
+    (a worker that dies mid-task)."""
+
+    def __init__(self, out: str, options: tuple, before_parse: Callable[[str], None] | None = None):
+        self.out, self.options, self.before_parse = out, options, before_parse
+
+    def __call__(self, batch: dict) -> dict:
+        import pyarrow as pa
+
+        from pipeline import ingest
+        from pipeline.ingest import Failed, content_hash
+        from pipeline.rows import document_rows
+
+        _configure_worker(self.options)
+        tables: dict[str, list[tuple]] = {}
+        failures: list[tuple] = []
+        summary = {"path": [], "status": [], "items": [], "unit_mentions": [], "message": []}
+        named: list[tuple[str, str]] = []
+        for path, data in zip(batch["path"], batch["bytes"]):
+            path, data = str(path), bytes(data)
+            if self.before_parse is not None:
+                self.before_parse(path)
+            result = ingest.parse_content(Path(path), path, data)
+            ingest._malloc_trim and ingest._malloc_trim(0)
+            named.append((path, content_hash(data)))
+            if isinstance(result, Failed):
+                failures.append((result.path, result.stage, result.error_class, result.message, result.content_hash))
+                summary["path"].append(path)
+                summary["status"].append("failed")
+                summary["items"].append(0)
+                summary["unit_mentions"].append(0)
+                summary["message"].append(result.message)
+                continue
+            rows = document_rows(result.doc)
+            for table, table_rows in [*rows.tables.items(), (RULE_UNITS, rows.rule_units)]:
+                tables.setdefault(table, []).extend((path, *row) for row in table_rows)
+            summary["path"].append(path)
+            summary["status"].append("parsed")
+            summary["items"].append(rows.items)
+            summary["unit_mentions"].append(rows.unit_mentions)
+            summary["message"].append("")
+        name = part_name(named)
+        for table, table_rows in tables.items():
+            if table_rows:
+                schema = table_schema(table)
+                columns = list(zip(*table_rows))
+                _write_part(self.out, table, name, pa.Table.from_arrays(
+                    [pa.array(list(col), type=f.type) for col, f in zip(columns, schema)], schema=schema))
+        if failures:
+            schema = failures_schema()
+            _write_part(self.out, FAILURES, name, pa.Table.from_arrays(
+                [pa.array(list(col), type=pa.string()) for col in zip(*failures)], schema=schema))
+        return summary
+
+
+def _write_part(out: str, folder: str, name: str, table) -> None:
+    """Write one Parquet part whole: to a temporary name, then renamed (a worker killed mid-write
+    leaves only a temporary file, which `notices load` does not read and the next run clears)."""
+    import pyarrow.parquet as pq
+    from pyarrow import fs as pafs
+
+    filesystem, base = pafs.FileSystem.from_uri(out)
+    target = f"{base}/{folder}/{name}.parquet"
+    temporary = f"{base}/{folder}/.{name}.{os.getpid()}.tmp"
+    filesystem.create_dir(f"{base}/{folder}", recursive=True)
+    pq.write_table(table, temporary, filesystem=filesystem, compression="zstd")
+    filesystem.move(temporary, target)
+
+
+# --- the driver ---------------------------------------------------------------------
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in str(path)
+
+
+def _prepare_out(out: Path) -> None:
+    """Make DIR ready: created, writable, and empty of an earlier run's parts (a folder holding
+    anything else is refused, so a typo cannot delete someone's files)."""
+    from pipeline.rows import ROW_COLUMNS
+
+    ours = {*ROW_COLUMNS, RULE_UNITS, FAILURES, MANIFEST}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        other = sorted(p.name for p in out.iterdir() if p.name not in ours)
+        if other:
+            raise NoticeError(f"{out} holds other files ({', '.join(other[:3])}); give --out an empty or new folder, "
+                              "or the folder of an earlier --engine ray run")
+        for name in ours:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except PermissionError as exc:
+        raise NoticeError(f"cannot write to {out} ({exc.strerror}); choose a folder you can write (--out)") from exc
+    except OSError as exc:
+        raise NoticeError(f"cannot use {out} as the output folder ({exc.strerror or exc}); choose another --out") from exc
+
+
+def _start_ray(address: str | None, workers: int | None):
+    """ray.init: a local Ray with `workers` CPUs, or the cluster at `address` (one line if unreachable)."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise NoticeError(INSTALL_HINT) from exc
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    kwargs = dict(logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
+                  configure_logging=True)
+    try:
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=workers, **kwargs)
+    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+        where = address or "a local Ray"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NoticeError(f"cannot reach the Ray cluster at {where} ({first}); start it with `ray start --head` "
+                          "there, or check --address (ray://HOST:10001, or HOST:6379 on a cluster node)") from exc
+    return ray
+
+
+def ingest_to_parquet(
+    paths: list[str | Path],
+    out: str | Path,
+    *,
+    address: str | None = None,
+    workers: int | None = None,
+    glob: str | None = None,
+    strict: bool = False,
+    first_listed_leads: bool = False,
+    dictionary_entries: list | None = None,
+    files_limits=None,
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable | None = None,
+    before_parse: Callable[[str], None] | None = None,
+    keep_ray: bool = False,
+) -> RayReport:
+    """Parse the notices under `paths` on Ray and write their rows as Parquet parts under `out`.
+
+    Local (and shared) folders are listed as a local ingest lists them (pipeline.ingest.discover:
+    the same files, known by the same absolute paths); s3:// and gs:// paths are listed by Ray Data.
+    `address`: a running Ray cluster (ray://HOST:10001, or HOST:6379 from a node of it); without it
+    a local Ray starts with `workers` CPUs (default: the cores). `dictionary_entries` ((entry, file)
+    pairs) are added to the shipped unit dictionary, as `ingest --dictionary` does, and recorded in
+    the manifest for `notices load`. `keep_ray` leaves Ray running (a caller that started it).
+    """
+    from pipeline import limits as file_limits
+    from pipeline.ingest import FileOutcome, discover, source_key
+    from pipeline.readers import SUPPORTED_SUFFIXES
+    from pipeline.store import _fingerprint
+    from pipeline.dictionary import with_entries
+
+    started = time.perf_counter()
+    try:
+        import pyarrow  # noqa: F401  (comes with ray[data])
+    except ImportError as exc:
+        raise NoticeError(INSTALL_HINT) from exc
+    local = [p for p in paths if not _is_uri(str(p))]
+    remote = [str(p) for p in paths if _is_uri(str(p))]
+    files, others = discover(local, glob) if local else ([], [])
+    keys = [source_key(f) for f in files]
+    out_uri = str(out)
+    if not _is_uri(out_uri):
+        out_path = Path(out).absolute()
+        _prepare_out(out_path)
+        out_uri = out_path.as_posix()
+    report = RayReport(out=str(out))
+    entries = [entry for entry, _ in dictionary_entries or []]
+    options = (tuple(entries), strict, first_listed_leads, files_limits or file_limits.active())
+
+    ray = _start_ray(address, workers) if not _ray_running() else __import__("ray")
+    report.startup_seconds = time.perf_counter() - started
+    report.workers = int(ray.cluster_resources().get("CPU", 0))
+    try:
+        import ray.data
+
+        logging.getLogger("ray.data").setLevel(logging.WARNING)  # no "execution finished" lines
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # ours is the one a person reads
+        context.print_on_execution_start = False
+        if on_start:
+            on_start(len(keys) if not remote else 0)
+        report.skipped = len(others)
+        _write_skipped(out_uri, others)
+        sources = keys + remote
+        if sources:
+            dataset = ray.data.read_binary_files(
+                sources, include_paths=True,
+                file_extensions=[s.lstrip(".") for s in SUPPORTED_SUFFIXES] if remote else None,
+            )
+            parse = ParseBatch(out_uri, options, before_parse)
+            summaries = dataset.map_batches(parse, batch_size=BATCH_FILES, batch_format="numpy")
+            for batch in summaries.iter_batches(batch_size=None, batch_format="numpy"):
+                for path, status, items, mentions, message in zip(
+                    batch["path"], batch["status"], batch["items"], batch["unit_mentions"], batch["message"]
+                ):
+                    report.files += 1
+                    if status == "failed":
+                        report.failed += 1
+                        report.failures.append((str(path), str(message)))
+                    else:
+                        report.parsed += 1
+                        report.items += int(items)
+                        report.unit_mentions += int(mentions)
+                    if on_file:
+                        on_file(FileOutcome(str(path), str(status), int(items), int(mentions),
+                                            message=str(message) or None))
+        report.parts = _count_parts(out_uri)
+        manifest = {
+            "format": FORMAT_VERSION,
+            "paths": [str(p) for p in paths],
+            "strict": strict,
+            "first_listed_leads": first_listed_leads,
+            "dictionary": [[e.canonical_name, e.level, e.kind, e.jurisdiction, list(e.aliases), e.note, origin]
+                           for e, origin in dictionary_entries or []],
+            "dictionary_fingerprint": _fingerprint(with_entries(entries)),
+            "files": report.files, "parsed": report.parsed, "failed": report.failed, "skipped": report.skipped,
+        }
+        _write_text(out_uri, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
+    finally:
+        if not keep_ray:
+            ray.shutdown()
+        report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ray_running() -> bool:
+    try:
+        import ray
+    except ImportError as exc:
+        raise NoticeError(INSTALL_HINT) from exc
+    return ray.is_initialized()
+
+
+def _write_skipped(out: str, others: list[tuple[Path, str]]) -> None:
+    """Files a folder held that are no notices: one part of failures, stage discover, as a local
+    ingest records them."""
+    if not others:
+        return
+    import pyarrow as pa
+
+    from pipeline.ingest import _printable
+
+    rows = []
+    for other, message in others:
+        shown = _printable(other.absolute().as_posix())  # not resolved: as a local ingest shows it
+        error_class = "UnsupportedFormat" if message.startswith("not a notice format") else "NotAFile"
+        rows.append((shown, "discover", error_class, message, None))
+    name = part_name([(path, "discover") for path, *_ in rows])
+    _write_part(out, FAILURES, name, pa.Table.from_arrays(
+        [pa.array(list(col), type=pa.string()) for col in zip(*rows)], schema=failures_schema()))
+
+
+def _write_text(out: str, name: str, text: str) -> None:
+    from pyarrow import fs as pafs
+
+    filesystem, base = pafs.FileSystem.from_uri(out)
+    with filesystem.open_output_stream(f"{base}/{name}") as stream:
+        stream.write(text.encode())
+
+
+def _count_parts(out: str) -> int:
+    from pyarrow import fs as pafs
+
+    filesystem, base = pafs.FileSystem.from_uri(out)
+    found = filesystem.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+    return sum(1 for info in found if info.path.endswith(".parquet"))
