@@ -206,3 +206,28 @@ def load(
         parts.close()
         report.seconds = time.perf_counter() - started
     return report
+
+
+# Columns that say when or in which run a row was written, not what a notice holds: a Ray ingest and
+# load, and a local ingest of the same files, differ in them and in nothing else.
+RUN_COLUMNS = {"run_id", "ingested_at", "started_at", "finished_at", "occurred_at", "seen_at", "added_at"}
+
+
+def table_fingerprints(db: str | Path) -> dict[str, str]:
+    """A content fingerprint of every table of a database (and of its meta values): a SHA-256 over
+    its rows, sorted, without RUN_COLUMNS. Two databases with the same fingerprints hold the same
+    documents, rows, errors, links and run counts (tests/test_ray.py, pipeline/bench_ray.py)."""
+    import hashlib
+
+    from schemas.tables import TABLES
+
+    out = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        for table, columns in [*TABLES.items(), ("meta", None)]:
+            names = [c.name for c in columns if c.name not in RUN_COLUMNS] if columns else ["key", "value"]
+            rows = con.execute(f"SELECT {', '.join(names)} FROM {table}").fetchall()
+            digest = hashlib.sha256()
+            for text in sorted(repr(row) for row in rows):
+                digest.update(text.encode("utf-8", "surrogateescape") + b"\n")
+            out[table] = f"{len(rows)}:{digest.hexdigest()[:16]}"
+    return out

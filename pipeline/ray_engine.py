@@ -61,6 +61,8 @@ class RayReport:
     parts: int = 0
     workers: int = 0  # CPUs of the Ray cluster
     startup_seconds: float = 0.0  # ray.init: starting (or reaching) the cluster
+    parse_seconds: float = 0.0  # summed over the workers: parsing the files and making their rows
+    write_seconds: float = 0.0  # summed over the workers: writing the Parquet parts
     seconds: float = 0.0  # the whole run, start-up included
     failures: list[tuple[str, str]] = field(default_factory=list)
 
@@ -73,6 +75,7 @@ class RayReport:
             "out": self.out, "files": self.files, "parsed": self.parsed, "failed": self.failed,
             "skipped": self.skipped, "items": self.items, "unit_mentions": self.unit_mentions, "parts": self.parts,
             "workers": self.workers, "startup_seconds": round(self.startup_seconds, 3),
+            "parse_seconds": round(self.parse_seconds, 3), "write_seconds": round(self.write_seconds, 3),
             "seconds": round(self.seconds, 3), "files_per_second": round(self.files_per_second, 2),
             "failures": [{"path": p, "message": m} for p, m in self.failures],
         }
@@ -163,12 +166,14 @@ class ParseBatch:
         _configure_worker(self.options)
         tables: dict[str, list[tuple]] = {}
         failures: list[tuple] = []
-        summary = {"path": [], "status": [], "items": [], "unit_mentions": [], "message": []}
+        summary = {"path": [], "status": [], "items": [], "unit_mentions": [], "message": [],
+                   "parse_seconds": [], "write_seconds": []}
         named: list[tuple[str, str]] = []
         for path, data in zip(batch["path"], batch["bytes"]):
             path, data = str(path), bytes(data)
             if self.before_parse is not None:
                 self.before_parse(path)
+            clock = time.perf_counter()
             result = ingest.parse_content(Path(path), path, data)
             ingest._malloc_trim and ingest._malloc_trim(0)
             named.append((path, content_hash(data)))
@@ -179,6 +184,7 @@ class ParseBatch:
                 summary["items"].append(0)
                 summary["unit_mentions"].append(0)
                 summary["message"].append(result.message)
+                summary["parse_seconds"].append(time.perf_counter() - clock)
                 continue
             rows = document_rows(result.doc)
             for table, table_rows in [*rows.tables.items(), (RULE_UNITS, rows.rule_units)]:
@@ -188,6 +194,8 @@ class ParseBatch:
             summary["items"].append(rows.items)
             summary["unit_mentions"].append(rows.unit_mentions)
             summary["message"].append("")
+            summary["parse_seconds"].append(time.perf_counter() - clock)  # the rows too: jieba's words
+        clock = time.perf_counter()
         name = part_name(named)
         for table, table_rows in tables.items():
             if table_rows:
@@ -199,6 +207,7 @@ class ParseBatch:
             schema = failures_schema()
             _write_part(self.out, FAILURES, name, pa.Table.from_arrays(
                 [pa.array(list(col), type=pa.string()) for col in zip(*failures)], schema=schema))
+        summary["write_seconds"] = [time.perf_counter() - clock] + [0.0] * (len(summary["path"]) - 1)
         return summary
 
 
@@ -250,6 +259,25 @@ def _prepare_out(out: Path) -> None:
         raise NoticeError(f"cannot use {out} as the output folder ({exc.strerror or exc}); choose another --out") from exc
 
 
+def _check_reachable(address: str) -> None:
+    """Fail in seconds, in one line, when nothing listens at a cluster address (ray.init would retry for
+    minutes). "auto" (the cluster this machine is a node of) is left to Ray."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        if address != "auto":
+            raise NoticeError(f"--address {address}: give ray://HOST:10001 (Ray client) or HOST:6379 (from a node of "
+                              "the cluster)")
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as exc:
+        raise NoticeError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); is `ray start --head` "
+                          "running there, and the port open?") from exc
+
+
 def _start_ray(address: str | None, workers: int | None):
     """ray.init: a local Ray with `workers` CPUs, or the cluster at `address` (one line if unreachable)."""
     try:
@@ -257,8 +285,11 @@ def _start_ray(address: str | None, workers: int | None):
     except ImportError as exc:
         raise NoticeError(INSTALL_HINT) from exc
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    kwargs = dict(logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
+    # Ray's own notes (token authentication of a local Ray, progress bars off) are not the user's business.
+    kwargs = dict(logging_level=logging.ERROR, log_to_driver=False, include_dashboard=False,
                   configure_logging=True)
+    if address:
+        _check_reachable(address)
     try:
         if address:
             ray.init(address=address, **kwargs)
@@ -286,7 +317,6 @@ def ingest_to_parquet(
     on_start: Callable[[int], None] | None = None,
     on_file: Callable | None = None,
     before_parse: Callable[[str], None] | None = None,
-    keep_ray: bool = False,
 ) -> RayReport:
     """Parse the notices under `paths` on Ray and write their rows as Parquet parts under `out`.
 
@@ -295,7 +325,7 @@ def ingest_to_parquet(
     `address`: a running Ray cluster (ray://HOST:10001, or HOST:6379 from a node of it); without it
     a local Ray starts with `workers` CPUs (default: the cores). `dictionary_entries` ((entry, file)
     pairs) are added to the shipped unit dictionary, as `ingest --dictionary` does, and recorded in
-    the manifest for `notices load`. `keep_ray` leaves Ray running (a caller that started it).
+    the manifest for `notices load`. A Ray this process started already (ray.init) is used and left running.
     """
     from pipeline import limits as file_limits
     from pipeline.ingest import FileOutcome, discover, source_key
@@ -306,6 +336,7 @@ def ingest_to_parquet(
     started = time.perf_counter()
     try:
         import pyarrow  # noqa: F401  (comes with ray[data])
+        import ray  # noqa: F401
     except ImportError as exc:
         raise NoticeError(INSTALL_HINT) from exc
     local = [p for p in paths if not _is_uri(str(p))]
@@ -321,13 +352,14 @@ def ingest_to_parquet(
     entries = [entry for entry, _ in dictionary_entries or []]
     options = (tuple(entries), strict, first_listed_leads, files_limits or file_limits.active())
 
-    ray = _start_ray(address, workers) if not _ray_running() else __import__("ray")
+    started_here = not _ray_running()  # a caller (a test, a notebook) may have started Ray: keep it then
+    ray = _start_ray(address, workers) if started_here else __import__("ray")
     report.startup_seconds = time.perf_counter() - started
     report.workers = int(ray.cluster_resources().get("CPU", 0))
     try:
         import ray.data
 
-        logging.getLogger("ray.data").setLevel(logging.WARNING)  # no "execution finished" lines
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # no "execution finished" lines
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # ours is the one a person reads
         context.print_on_execution_start = False
@@ -344,10 +376,13 @@ def ingest_to_parquet(
             parse = ParseBatch(out_uri, options, before_parse)
             summaries = dataset.map_batches(parse, batch_size=BATCH_FILES, batch_format="numpy")
             for batch in summaries.iter_batches(batch_size=None, batch_format="numpy"):
-                for path, status, items, mentions, message in zip(
-                    batch["path"], batch["status"], batch["items"], batch["unit_mentions"], batch["message"]
+                for path, status, items, mentions, message, parse_s, write_s in zip(
+                    batch["path"], batch["status"], batch["items"], batch["unit_mentions"], batch["message"],
+                    batch["parse_seconds"], batch["write_seconds"],
                 ):
                     report.files += 1
+                    report.parse_seconds += float(parse_s)
+                    report.write_seconds += float(write_s)
                     if status == "failed":
                         report.failed += 1
                         report.failures.append((str(path), str(message)))
@@ -371,7 +406,7 @@ def ingest_to_parquet(
         }
         _write_text(out_uri, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
     finally:
-        if not keep_ray:
+        if started_here:
             ray.shutdown()
         report.seconds = time.perf_counter() - started
     return report
