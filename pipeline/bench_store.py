@@ -1,6 +1,20 @@
-"""Benchmark the DuckDB writer: rows/s for synthetic documents with items and unit mentions.
+"""Benchmark the DuckDB writer: its capacity in documents/s beside one worker's parse rate.
 
-    python -m pipeline.bench_store [--items 100000] [--per-document 100]   (or: make bench-store)
+    python -m pipeline.bench_store [--files 300] [--rounds 3]     (or: make bench-store)
+    python -m pipeline.bench_store --synthetic [--items 100000] [--per-document 100]
+    python -m pipeline.bench_store --real N
+
+By default it builds the `make bench` document mix (pipeline/bench.py: the
+seeds and their PDF and DOCX renderings, each copy unique), parses it once
+the way a worker does (`_parse_one`, CPU time: one worker's parse rate),
+pickles each result as a worker sends it, and then times the writer alone
+(CPU time of this process, DuckDB on one thread, as in an ingest): results
+unpickled and handed to ingest's `_Writer`, batches written and committed.
+The ratio capacity / parse rate is how many workers one writer keeps up
+with (target ≥ 8). The staging copy's publishes (time-based, see
+pipeline/staging.py) are not included.
+
+With --synthetic, it writes made-up documents (rows/s):
 
 Builds documents in memory (no parsing, no jieba: the search words are made
 up) and writes them with Store.write_documents in the batches ingest uses.
@@ -68,12 +82,17 @@ def synthetic_documents(items: int, per_document: int, seed: int = 7) -> list[tu
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=300, metavar="N", help="files of the bench mix (default 300)")
+    parser.add_argument("--rounds", type=int, default=3, metavar="N", help="times the writer is measured (default 3)")
+    parser.add_argument("--synthetic", action="store_true", help="synthetic documents, item rows/s")
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--per-document", type=int, default=100)
     parser.add_argument("--real", type=int, metavar="N", help="write data/raw's notices N times over instead")
     args = parser.parse_args(argv)
     if args.real:
         return _real(args.real)
+    if not args.synthetic:
+        return _mix(args.files, args.rounds)
     documents = synthetic_documents(args.items, args.per_document)
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "bench.duckdb"
@@ -97,6 +116,54 @@ def main(argv: list[str]) -> int:
           f"(target ≥ 100,000 item rows/s)")
     print(f"DuckDB's own share (the same rows and transactions, no Python values): {engine_seconds:.2f} s, "
           f"{counts['items'] / engine_seconds:,.0f} item rows/s: the ceiling for this schema on this machine")
+    return 0
+
+
+def _mix(files: int, rounds: int) -> int:
+    """Writer capacity and one worker's parse rate on the `make bench` mix, in CPU seconds."""
+    import os
+    import pickle
+
+    from pipeline import ingest
+    from pipeline.bench import build_corpus
+    from extractors.tokens import search_words
+
+    with tempfile.TemporaryDirectory() as folder:
+        corpus = Path(folder) / "corpus"
+        formats = build_corpus(corpus, files)
+        paths = sorted(corpus.iterdir())
+        with Store.open(Path(folder) / "dictionary.duckdb", threads=1) as store:
+            dictionary, _ = store.use_dictionary([])
+        ingest._configure(dictionary, False, False)
+        search_words("预热")  # jieba loaded before the clock, as in a long run (once per process)
+        started = time.process_time()
+        sent = [pickle.dumps(ingest._parse_one(p, ingest.source_key(p)), pickle.HIGHEST_PROTOCOL) for p in paths]
+        parse_seconds = time.process_time() - started
+        parse_rate = len(paths) / parse_seconds
+        print(f"bench mix: {files} files ({', '.join(f'{n} {k}' for k, n in sorted(formats.items()))}), "
+              f"{sum(map(len, sent)) / len(sent) / 1024:.0f} KiB pickled per document; load {os.getloadavg()[0]:.1f}")
+        print(f"one worker parses {parse_rate:,.1f} documents/s ({parse_seconds:.1f} s CPU)")
+        capacities = []
+        for round_ in range(rounds):
+            db = Path(folder) / f"writer{round_}.duckdb"
+            with Store.open(db, threads=1, memory_limit_mb=ingest.WRITER_MEMORY_MB) as store:
+                store.use_dictionary([])
+                run_id = store.start_run([str(corpus)])
+                outcomes: list = []
+                writer = ingest._Writer(store, run_id, outcomes.append)
+                started = time.process_time()
+                for message in sent:
+                    writer.add(pickle.loads(message))
+                writer.flush()
+                seconds = time.process_time() - started
+                stored = store.con.execute("SELECT count(*) FROM documents").fetchone()[0]
+            if stored != len(paths) or any(o.status != "new" for o in outcomes):
+                raise SystemExit(f"the writer stored {stored} of {len(paths)} documents: its figure would mean nothing")
+            capacities.append(len(paths) / seconds)
+            print(f"  writer round {round_ + 1}: {seconds:.2f} s CPU, {capacities[-1]:,.1f} documents/s")
+        capacity = sorted(capacities)[len(capacities) // 2]
+        print(f"writer capacity {capacity:,.1f} documents/s (median of {rounds}) = "
+              f"{capacity / parse_rate:.1f}x one worker's parse rate   (target ≥ 8x)")
     return 0
 
 

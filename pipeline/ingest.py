@@ -36,7 +36,7 @@ from pipeline.errors import NoticeError, ReadError
 from pipeline import limits as file_limits
 from pipeline.limits import SECONDS_PER_OCR_PAGE, WorkerLimits, raise_hint
 from pipeline.readers import SUPPORTED_SUFFIXES, read_bytes
-from extractors.tokens import item_words
+from pipeline.rows import DocumentRows, document_rows
 from schemas import Document
 
 if TYPE_CHECKING:
@@ -252,8 +252,7 @@ class Parsed:
     """A file parsed by a worker, ready to store."""
 
     path: str
-    doc: Document
-    words: dict[str, str] | None = None  # item key → search words, added by the writer
+    rows: DocumentRows  # the rows of every table, search words included: the writer only appends them
 
 
 @dataclass
@@ -352,7 +351,9 @@ def parse_content(path: Path, shown: str, data: bytes) -> Parsed | Failed:
             return Failed(
                 shown, "extract", "StrictWarning", f"--strict: {len(doc.warnings)} warning(s): {details}", digest
             )
-        return Parsed(shown, doc)
+        # Turned into rows here, in parallel, with the search words split (jieba): the writer is the
+        # one serial step of an ingest, and unpickling a pydantic Document cost it more than the rows.
+        return Parsed(shown, document_rows(doc))
     except NoticeError as exc:
         return Failed(shown, exc.stage, type(exc).__name__, exc.message, digest)
     except MemoryError:
@@ -585,9 +586,6 @@ class _Writer:
             return
         if self._same_as_stored(result):
             return
-        # Search words are split here, not in the workers: jieba's dictionary
-        # (~50 MB) is then loaded once, in the writer, and not once per worker.
-        result.words = item_words(result.doc)
         self.pending.append(result)
         if len(self.pending) >= BATCH_DOCUMENTS:
             self.flush()
@@ -596,8 +594,8 @@ class _Writer:
         """A file with the bytes of a stored (or pending) document at another path is not stored
         twice: it is a second location of that document, or the document's new place when its
         old file is gone."""
-        digest, key = result.doc.content_hash, result.path
-        if any(p.doc.content_hash == digest for p in self.pending):
+        digest, key = result.rows.content_hash, result.path
+        if any(p.rows.content_hash == digest for p in self.pending):
             self.flush()  # the first of two equal files is stored first, so the second can point at it
         same = self.store.current_with_content(digest)
         if same is None or same[1] == key:
@@ -625,7 +623,7 @@ class _Writer:
         if not batch:
             return
         try:
-            statuses = self.store.write_documents([(p.doc, p.words) for p in batch], self.run_id)
+            statuses = self.store.write_rows([p.rows for p in batch], self.run_id)
         except Exception as exc:
             from pipeline.store import as_store_error
 
@@ -636,15 +634,14 @@ class _Writer:
         for parsed, status in zip(batch, statuses):
             if status is None:
                 continue  # reported by _write_alone
-            doc = parsed.doc
-            mentions = sum(len(i.responsible_units) for i in doc.items)
-            self.done(FileOutcome(parsed.path, status, len(doc.items), mentions, doc.page_count or 0))
+            rows = parsed.rows
+            self.done(FileOutcome(parsed.path, status, rows.items, rows.unit_mentions, rows.page_count))
         if self.written is not None:
             self.written()
 
     def _write_alone(self, parsed: Parsed) -> str | None:
         try:
-            return self.store.write_document(parsed.doc, self.run_id, parsed.words)
+            return self.store.write_rows([parsed.rows], self.run_id)[0]
         except Exception as exc:
             from pipeline.store import as_store_error
 

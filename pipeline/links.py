@@ -13,9 +13,10 @@ are computed again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import duckdb
+if TYPE_CHECKING:  # citation_rows runs in an ingest's workers, which never load DuckDB
+    import duckdb
 
 from extractors.citations import find_citations, number_key, title_key, title_root
 from extractors.metadata import doc_number_line

@@ -14,313 +14,23 @@ import itertools
 import os
 import operator
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import duckdb
 
 from extractors.dictionary import UnitDictionary, UnitEntry
-from extractors.normalize import resolve_mentions, units_built_by_rules
+from extractors.normalize import resolve_mentions
 from pipeline.errors import StoreError
-from extractors.tokens import item_words, search_words
-from pipeline.links import citation_rows, document_pieces
+from extractors.tokens import search_words
+from pipeline.rows import (ROW_COLUMNS, UNIT_COLUMNS, WRITER_COLUMNS, DocumentRows, document_rows, mention_row,
+                           rule_unit_rows, word_count)
+from pipeline.rows import document_id  # noqa: F401 (re-exported: the id of a content)
 from schemas import Document, UnitMention
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
-    comment: str  # Chinese, then English
-
-
-def _c(name: str, type_: str, comment: str) -> Column:
-    return Column(name, type_, comment)
-
-
-TABLES: dict[str, list[Column]] = {
-    "documents": [
-        _c("document_id", "VARCHAR", "文档版本标识 / id of this file version (hash of path and content)"),
-        _c("source_path", "VARCHAR NOT NULL", "来源文件 / absolute path of the file (symlinks resolved)"),
-        _c("content_hash", "VARCHAR NOT NULL", "内容哈希 / SHA-256 of the file's bytes"),
-        _c(
-            "is_current",
-            "BOOLEAN NOT NULL",
-            "是否当前版本 / true for the latest version of this path; false once replaced, or removed (ingest --prune)",
-        ),
-        _c("format", "VARCHAR", "文件格式 / txt, pdf, docx or html"),
-        _c("encoding", "VARCHAR", "文本编码 / encoding of a text file"),
-        _c("page_count", "INTEGER", "页数 / pages, for paged formats"),
-        _c("title", "VARCHAR", "标题 / title"),
-        _c("doc_number", "VARCHAR", "发文字号 / document number, e.g. 京纲要办发〔2023〕2号"),
-        _c("doc_number_organ", "VARCHAR", "机关代字 / issuing-organ code of the number, e.g. 京纲要办发"),
-        _c("doc_number_year", "INTEGER", "年份 / year in the number"),
-        _c("doc_number_serial", "INTEGER", "序号 / serial in the number"),
-        _c("issuer", "VARCHAR", "发文机关 / issuing organs, joined with 、 (one row each in document_issuers)"),
-        _c("issuer_banner", "VARCHAR", "发文机关标志 / issuer banner as printed"),
-        _c("proxy_seal", "VARCHAR", "代章机关 / organ whose seal stands in (代章)"),
-        _c("issued_date", "DATE", "成文日期 / date of the document"),
-        _c("year", "INTEGER", "年度 / year of the date, else of the number"),
-        _c("recipients", "VARCHAR", "主送机关 / recipients"),
-        _c("jurisdiction", "VARCHAR", "行政区域 / 全国, province or city the notice speaks for"),
-        _c("forwarded_title", "VARCHAR", "被转发文件标题 / title of the forwarded document"),
-        _c("forwarded_issuer", "VARCHAR", "被转发文件发文机关 / issuer of the forwarded document"),
-        _c("forwarded_doc_number", "VARCHAR", "被转发文件字号 / number of the forwarded document"),
-        _c("warning_count", "INTEGER", "警告数 / warnings raised while parsing"),
-        _c("run_id", "INTEGER", "导入批次 / ingest run that wrote this version"),
-        _c("ingested_at", "TIMESTAMP", "导入时间 / when this version was written"),
-        _c(
-            "first_listed_leads",
-            "VARCHAR",
-            "首列牵头 / the first unit of a plain list leads: note (the notice says so, 列第一位者为牵头单位), "
-            "option (--first-listed-leads), empty: a plain list names no lead",
-        ),
-        _c("url", "VARCHAR", "网址 / the web page's own address, when the page states it"),
-        _c("index_number", "VARCHAR", "索引号 / index number of a 政府信息公开 page"),
-        _c("posted_date", "DATE", "发布日期 / when the web page was posted (not the 成文日期)"),
-        _c(
-            "text_indexed",
-            "BOOLEAN",
-            "全文已索引 / its text outside tasks is in passages; false: stored before version 6, only its title and "
-            "headings are (notices ingest PATH --force reads the rest)",
-        ),
-        # A count, not a list: documents rows are updated in place, and DuckDB cannot update a
-        # LIST column of a row other tables reference (the pages are in document_warnings, field ocr).
-        _c("ocr_pages", "INTEGER", "识别页数 / pages read by OCR (a scan, or a text layer that was garbage); 0: none"),
-        _c(
-            "ocr_confidence",
-            "DOUBLE",
-            "识别置信度 / mean confidence of the OCR engine over the recognized lines (0–1), weighted by length",
-        ),
-    ],
-    # Issuers in their own table: a document row is updated in place on
-    # --force, and DuckDB cannot update a LIST column of a row other tables reference.
-    "document_issuers": [
-        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
-        _c("position", "INTEGER NOT NULL", "位次 / order, 1 first"),
-        _c("issuer", "VARCHAR NOT NULL", "发文机关 / issuing organ (from the signature, else the banner)"),
-        _c("in_signature", "BOOLEAN NOT NULL", "见于署名 / named in the 发文机关署名"),
-    ],
-    "attachments": [
-        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
-        _c("part", "VARCHAR NOT NULL", "部分 / label of the attachment, e.g. 附件1"),
-        _c("number", "INTEGER", "附件序号 / attachment number"),
-        _c("title", "VARCHAR", "附件名称 / attachment title"),
-        _c("listed", "BOOLEAN", "列于附件说明 / named in the attachment note"),
-        _c("found", "BOOLEAN", "正文存在 / body present in the file"),
-        _c("first_line", "INTEGER", "起始行 / first line"),
-        _c("last_line", "INTEGER", "结束行 / last line"),
-        _c("url", "VARCHAR", "链接 / where a web page links the file (not downloaded)"),
-    ],
-    "sections": [
-        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
-        _c("section_key", "VARCHAR NOT NULL", "章节键 / part and heading numbers, e.g. 附件1/2.3"),
-        _c("part", "VARCHAR NOT NULL", "部分 / 正文 or an attachment label"),
-        _c("level", "INTEGER NOT NULL", "层级 / depth in the heading tree, 1 top (第一章 or 一、), 2 below it …"),
-        _c("number", "INTEGER NOT NULL", "序号 / number of the heading"),
-        _c("label", "VARCHAR", "编号原文 / numeral as written"),
-        _c("title", "VARCHAR", "标题 / heading text"),
-        _c("parent_key", "VARCHAR", "上级章节 / key of the parent heading"),
-        _c("first_line", "INTEGER", "行号 / line in the source text"),
-        _c("pages", "INTEGER[]", "页码 / pages"),
-    ],
-    "items": [
-        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
-        _c("item_key", "VARCHAR NOT NULL", "条目键 / section key and number, e.g. 附件1/2.1/4"),
-        _c("part", "VARCHAR NOT NULL", "部分 / 正文 or an attachment label"),
-        _c("section_key", "VARCHAR", "所属章节 / section the item is under"),
-        _c("number", "INTEGER NOT NULL", "序号 / item number"),
-        _c("label", "VARCHAR", "编号原文 / number as written"),
-        _c("category", "VARCHAR", "任务类别 / category column of a task table"),
-        _c("text", "VARCHAR NOT NULL", "任务内容 / clean text of the item"),
-        _c("raw_text", "VARCHAR NOT NULL", "原文 / exact source text"),
-        _c("marks", "VARCHAR[]", "标记 / marks before the number, e.g. ✓"),
-        _c("units_text", "VARCHAR", "责任单位原文 / unit list as written"),
-        _c("units_tail", "VARCHAR", "单位尾注 / tail such as 等部门"),
-        _c("jurisdiction", "VARCHAR", "解析区域 / where its unit names are read (市科协 in 北京市)"),
-        _c("first_line", "INTEGER", "起始行 / first line"),
-        _c("last_line", "INTEGER", "结束行 / last line"),
-        _c("start_offset", "INTEGER", "起始字符 / character offset"),
-        _c("end_offset", "INTEGER", "结束字符 / end offset (exclusive)"),
-        _c("pages", "INTEGER[]", "页码 / pages"),
-        _c("search_words", "VARCHAR", "分词 / words of the text for search (jieba), space-separated"),
-        _c("word_count", "INTEGER", "词数 / number of search words (the item's length for BM25)"),
-        _c(
-            "ocr_confidence",
-            "DOUBLE",
-            "识别置信度 / lowest OCR confidence of the item's lines (0–1); empty: not read by OCR. Below 0.85 the item "
-            "has a warning (document_warnings, field ocr): check it against the page",
-        ),
-    ],
-    "unit_mentions": [
-        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
-        _c("item_key", "VARCHAR NOT NULL", "条目键 / item"),
-        _c("position", "INTEGER NOT NULL", "位次 / order in the unit list, 1 first"),
-        _c("raw_text", "VARCHAR NOT NULL", "单位原文 / unit name as written"),
-        _c(
-            "role",
-            "VARCHAR NOT NULL",
-            "角色 / lead 牵头, responsible 负责 (or a plain list), cooperating 配合, participant 参与, guiding 指导",
-        ),
-        _c("is_collective", "BOOLEAN NOT NULL", "集体指称 / 各成员单位, 各区 …"),
-        _c("canonical_name", "VARCHAR", "规范名称 / canonical unit, if resolved"),
-        _c("resolution", "VARCHAR NOT NULL", "解析方式 / exact, alias, jurisdiction_rule, fuzzy, collective, unresolved"),
-        _c("split_from", "VARCHAR", "拆分来源 / run-together text this name was cut from"),
-        _c("read_as", "VARCHAR", "按上下文读作 / name as read in context (省公安厅、发展改革委 → 省发展改革委)"),
-        _c("implied", "BOOLEAN", "隐含 / assigned by an earlier note (以下均需…落实，不再一一列出), not written at the task"),
-        _c("paragraph", "INTEGER", "段落 / paragraph of the item text whose clause names the unit, 1 first"),
-    ],
-    "item_tokens": [
-        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
-        _c("item_key", "VARCHAR NOT NULL", "条目键 / item"),
-        _c("token", "VARCHAR NOT NULL", "词 / word of the item text (jieba, search mode, lower-cased)"),
-        _c("tf", "INTEGER NOT NULL", "词频 / times the word occurs in the item"),
-    ],
-    "passages": [
-        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
-        _c("passage_no", "INTEGER NOT NULL", "段序 / order in the document, 1 first"),
-        _c("kind", "VARCHAR NOT NULL", "类别 / title 标题, section (a heading that is no task) or paragraph (a line outside tasks)"),
-        _c("part", "VARCHAR NOT NULL", "部分 / 正文 or an attachment label"),
-        _c("section_key", "VARCHAR", "所属章节 / heading it stands under (a heading: its own key)"),
-        _c("text", "VARCHAR NOT NULL", "文本 / clean text"),
-        _c("first_line", "INTEGER", "起始行 / first line (empty: a title the file does not print)"),
-        _c("last_line", "INTEGER", "结束行 / last line"),
-        _c("start_offset", "INTEGER", "起始字符 / character offset"),
-        _c("end_offset", "INTEGER", "结束字符 / end offset (exclusive)"),
-        _c("pages", "INTEGER[]", "页码 / pages"),
-        _c("search_words", "VARCHAR", "分词 / words of the text for search (jieba), space-separated"),
-        _c("word_count", "INTEGER", "词数 / number of search words (the passage's length for BM25)"),
-    ],
-    "passage_tokens": [
-        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
-        _c("passage_no", "INTEGER NOT NULL", "段序 / passage"),
-        _c("token", "VARCHAR NOT NULL", "词 / word of the passage (jieba, search mode, lower-cased)"),
-        _c("tf", "INTEGER NOT NULL", "词频 / times the word occurs in the passage"),
-    ],
-    "units": [
-        _c("canonical_name", "VARCHAR", "规范名称 / canonical unit name"),
-        _c("level", "VARCHAR", "层级 / central, provincial, municipal, district"),
-        _c("kind", "VARCHAR", "类别 / party, government, people_organization, public_institution, …"),
-        _c("jurisdiction", "VARCHAR", "所属区域 / empty for central units"),
-        _c("note", "VARCHAR", "备注 / note"),
-        _c("source", "VARCHAR", "来源 / dictionary (reviewed entry), jurisdiction_rule (built from a short name) "
-           "or notice (a name the notice itself gives, e.g. its issuer's)"),
-    ],
-    "unit_aliases": [
-        _c("alias", "VARCHAR NOT NULL", "简称 / short or informal name"),
-        _c("canonical_name", "VARCHAR NOT NULL", "规范名称 / canonical unit"),
-        _c("jurisdiction", "VARCHAR", "适用区域 / where the alias holds; empty: everywhere"),
-    ],
-    "document_warnings": [
-        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / document version"),
-        _c("field", "VARCHAR NOT NULL", "字段 / element concerned"),
-        _c("message", "VARCHAR NOT NULL", "说明 / what is missing or wrong"),
-    ],
-    "duplicate_files": [
-        _c("source_path", "VARCHAR NOT NULL", "重复文件 / another file with the same bytes as a stored document"),
-        _c("document_id", "VARCHAR NOT NULL", "文档版本标识 / the document it repeats (stored once, at documents.source_path)"),
-        _c("content_hash", "VARCHAR NOT NULL", "内容哈希 / SHA-256 of the file's bytes"),
-        _c("run_id", "INTEGER", "导入批次 / ingest run that found it"),
-        _c("seen_at", "TIMESTAMP", "时间 / when"),
-    ],
-    "custom_units": [
-        _c("position", "INTEGER NOT NULL", "序号 / order given (a later entry for the same name replaces an earlier one)"),
-        _c("canonical_name", "VARCHAR NOT NULL", "规范名称 / canonical unit name"),
-        _c("level", "VARCHAR", "层级 / central, provincial, municipal, district, township"),
-        _c("kind", "VARCHAR", "类别 / party, government, people_organization, public_institution, …"),
-        _c("jurisdiction", "VARCHAR", "所属区域 / empty for central units"),
-        _c("aliases", "VARCHAR[]", "简称 / short or informal names"),
-        _c("note", "VARCHAR", "备注 / note"),
-        _c("origin", "VARCHAR", "来源文件 / the --dictionary file it came from"),
-        _c("added_at", "TIMESTAMP", "时间 / when it was added"),
-    ],
-    "ingest_runs": [
-        _c("run_id", "INTEGER", "批次 / run number"),
-        _c("started_at", "TIMESTAMP", "开始 / start"),
-        _c("finished_at", "TIMESTAMP", "结束 / end (null if interrupted)"),
-        _c("paths", "VARCHAR[]", "路径 / paths given"),
-        _c("files_new", "INTEGER", "新增 / new files"),
-        _c("files_unchanged", "INTEGER", "未变 / unchanged, skipped"),
-        _c("files_replaced", "INTEGER", "替换 / changed files replaced"),
-        _c("files_failed", "INTEGER", "失败 / files that failed"),
-        _c("files_skipped", "INTEGER", "跳过 / files of unsupported types"),
-        _c("files_duplicate", "INTEGER", "重复 / files with the same content as a stored document (duplicate_files)"),
-        _c("files_moved", "INTEGER", "移动 / stored documents found at a new path (their old path gone)"),
-        _c("files_removed", "INTEGER", "移除 / documents retired because their file is gone (--prune) or removed"),
-    ],
-    "ingest_errors": [
-        _c("run_id", "INTEGER", "批次 / run"),
-        _c("source_path", "VARCHAR NOT NULL", "文件 / file"),
-        _c("stage", "VARCHAR NOT NULL", "阶段 / read, extract, normalize or store"),
-        _c("error_class", "VARCHAR NOT NULL", "错误类型 / kind of error"),
-        _c("message", "VARCHAR NOT NULL", "说明 / what happened and what to do"),
-        _c("occurred_at", "TIMESTAMP", "时间 / when"),
-        _c(
-            "content_hash",
-            "VARCHAR",
-            "内容哈希 / SHA-256 of the file that failed: not parsed again while unchanged (ingest --retry-failed)",
-        ),
-    ],
-    # Version 7 (issue 19): links between notices, last (the file keeps the older tables' layout).
-    "citations": [
-        _c("document_id", "VARCHAR NOT NULL", "引用文档 / the citing document version"),
-        _c("citation_no", "INTEGER NOT NULL", "序号 / order in the document, 1 first"),
-        _c("how", "VARCHAR NOT NULL", "方式 / text (written in the notice) or forwarded (the document a 转发/印发 notice forwards)"),
-        _c("part", "VARCHAR", "部分 / 正文 or an attachment label"),
-        _c("item_key", "VARCHAR", "条目键 / the task it is written in (empty: outside tasks)"),
-        _c("section_key", "VARCHAR", "所属章节 / heading it stands under"),
-        _c("passage_no", "INTEGER", "段序 / the passage it is written in (empty: in a task)"),
-        _c("start_offset", "INTEGER", "起始字符 / character offset in the source text"),
-        _c("end_offset", "INTEGER", "结束字符 / end offset (exclusive)"),
-        _c("cited_number", "VARCHAR", "被引字号 / 发文字号 as written, e.g. 国办发〔2024〕49号"),
-        _c("cited_title", "VARCHAR", "被引标题 / title as written in 《》 (a short name 以下简称: the full title)"),
-        _c("number_key", "VARCHAR", "规范字号 / normalized 发文字号: organ〔year〕serial号, or organ第serial号 for an order"),
-        _c("title_key", "VARCHAR", "规范标题 / title without spaces, 《》 or quotes"),
-        _c("cited_document_id", "VARCHAR", "被引文档 / the cited document when it is in the database (resolved after each ingest)"),
-        _c("resolved_by", "VARCHAR", "匹配方式 / number (发文字号) or title"),
-    ],
-    "task_links": [
-        _c("document_id", "VARCHAR NOT NULL", "本地文档 / document of the local task"),
-        _c("item_key", "VARCHAR NOT NULL", "本地条目 / the local task"),
-        _c("upper_document_id", "VARCHAR NOT NULL", "上级文档 / the notice it implements"),
-        _c("upper_item_key", "VARCHAR NOT NULL", "上级条目 / a task of that notice"),
-        _c("rank", "INTEGER NOT NULL", "名次 / 1: the most similar upper task"),
-        _c("score", "DOUBLE NOT NULL", "得分 / similarity (BM25 of the local task's words over the upper notice's tasks)"),
-        _c("method", "VARCHAR NOT NULL", "方法 / bm25_units: BM25 over the tasks' words, + 4 when both name a unit of the same function"),
-        _c("via", "VARCHAR NOT NULL", "依据 / why the notices are paired: citation, forwarded or title_root (same title, year)"),
-    ],
-}
-
-CONSTRAINTS = {
-    "documents": "PRIMARY KEY (document_id)",
-    "document_issuers": "PRIMARY KEY (document_id, position), "
-    "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
-    "attachments": "PRIMARY KEY (document_id, part), FOREIGN KEY (document_id) REFERENCES documents (document_id)",
-    "sections": "PRIMARY KEY (document_id, section_key), FOREIGN KEY (document_id) REFERENCES documents (document_id)",
-    "items": "PRIMARY KEY (document_id, item_key), FOREIGN KEY (document_id) REFERENCES documents (document_id)",
-    # Not a foreign key to items: DuckDB checks foreign keys against the state
-    # before the transaction, so items could not be deleted in the same
-    # transaction as their mentions, and a document could not be replaced atomically.
-    "unit_mentions": "PRIMARY KEY (document_id, item_key, position), "
-    "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
-    "document_warnings": "FOREIGN KEY (document_id) REFERENCES documents (document_id)",
-    # passages and passage_tokens have no keys for the same reason as item_tokens: derived rows,
-    # written and deleted with their document in one transaction.
-    # item_tokens has no keys on purpose: it is derived from items.search_words
-    # inside the same transaction, and a three-column key over ~13 rows per
-    # item costs a third of the write time.
-    "ingest_runs": "PRIMARY KEY (run_id)",
-    "units": "PRIMARY KEY (canonical_name)",
-}
-
-# The tables one document version writes rows to, parents first: the order
-# they are inserted in (item_tokens is then derived from items in SQL).
-DOCUMENT_TABLES = ["documents", "document_issuers", "attachments", "sections", "items", "unit_mentions",
-                   "document_warnings", "passages", "citations"]
-# Children first: the order rows of one document version are deleted in.
-_CHILD_TABLES = ["task_links", "citations", "passage_tokens", "passages", "item_tokens", "unit_mentions", "items", "sections", "attachments", "document_warnings", "document_issuers"]
+from schemas.tables import CHILD_TABLES as _CHILD_TABLES, CONSTRAINTS, DOCUMENT_TABLES, TABLES, Column  # noqa: F401 (re-exported)
 
 VIEWS = {
     "document_summary": """
@@ -407,12 +117,6 @@ STORE_VERSION = 8
 # `notices export --format duckdb1` writes a copy DuckDB 1.0 and later open (the file an ingest
 # writes is in DuckDB 2.0's own format: the older one costs the writer ~14%).
 DUCKDB1_STORAGE = "v1.0.0"
-
-
-def document_id(content_hash: str) -> str:
-    """Stable id of one content: the same bytes get the same id wherever they are (moved, copied,
-    found by one worker or another), so a document is stored once and its id does not drift."""
-    return hashlib.sha256(f"document\0{content_hash}".encode()).hexdigest()[:16]
 
 
 
@@ -713,7 +417,7 @@ class Store:
                     )
                 )
             for m in resolve_mentions(mentions, jurisdiction, dictionary, issuers.get(doc_id, ())):
-                rows.append(_mention_row(m, item_key, doc_id))
+                rows.append(mention_row(m, item_key, doc_id))
                 resolved.append((m, jurisdiction))
 
         def replace_mentions() -> None:
@@ -721,7 +425,7 @@ class Store:
             _insert(con, "unit_mentions", rows)
             con.execute("DELETE FROM units WHERE source = 'jurisdiction_rule'")
             _load_dictionary(con, dictionary)
-            _add_rule_units(con, resolved)
+            _add_rule_units(con, rule_unit_rows(resolved), [m.canonical_name for m, _ in resolved])
 
         self._transaction(replace_mentions)
         unresolved = sum(1 for r in rows if r["resolution"] == "unresolved")
@@ -938,13 +642,18 @@ class Store:
     ) -> str:
         """Store one document version atomically; returns 'new', 'replaced' or 'rewritten'.
 
-        `words` (item key → space-separated search words) are computed here
-        when not given.
+        `words` (item key → space-separated search words) are split here when not given.
         """
-        return self.write_documents([(doc, words)], run_id)[0]
+        return self.write_rows([document_rows(doc, words)], run_id)[0]
 
     def write_documents(self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int) -> list[str]:
-        """Store several document versions in one transaction: all of them, or none.
+        """write_rows for parsed Documents (and their items' search words, split here when None)."""
+        return self.write_rows([document_rows(doc, words) for doc, words in batch], run_id)
+
+    def write_rows(self, batch: list[DocumentRows], run_id: int) -> list[str]:
+        """Store several document versions, given as their rows (pipeline/rows.py), in one
+        transaction: all of them, or none. Returns each one's status: 'new', 'replaced' (its file
+        held another version) or 'rewritten' (the same version again).
 
         One transaction per batch instead of per document: DuckDB's cost is
         per statement. A caller whose batch fails can retry its documents
@@ -964,25 +673,20 @@ class Store:
                 if not self._raise_memory_limit():
                     raise
 
-    def _write_batch(self, batch: list[tuple[Document, dict[str, str] | None]], run_id: int) -> list[str]:
+    def _write_batch(self, batch: list[DocumentRows], run_id: int) -> list[str]:
         con = self.con
         current = self.current_versions()
-        plans = []  # (doc, tokens, new_id, previous id or None)
-        passage_words: dict[str, list[str]] = {}  # document id → search words of each passage
+        plans = []  # (rows, previous id or None)
         successors = {}  # a stored version with the same bytes under another id (older ids): its heir
-        for doc, tokens in batch:
-            new_id = document_id(doc.content_hash)
-            previous = current.get(doc.source_path)
-            words = tokens if tokens is not None else item_words(doc)
-            # Split here, before the transaction: jieba is the writer's main cost.
-            passage_words[new_id] = [search_words(p.text) for p in doc.passages]
-            plans.append((doc, words, new_id, previous[0] if previous else None))
-            if previous and previous[0] != new_id and previous[1] == doc.content_hash:
-                successors[previous[0]] = new_id
-        rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
+        for rows in batch:
+            previous = current.get(rows.source_path)
+            plans.append((rows, previous[0] if previous else None))
+            if previous and previous[0] != rows.document_id and previous[1] == rows.content_hash:
+                successors[previous[0]] = rows.document_id
+        new_ids = [rows.document_id for rows, _ in plans]
 
         def write() -> None:
-            again = [prev for _, _, new_id, prev in plans if prev is not None and prev == new_id]
+            again = [prev for rows, prev in plans if prev is not None and prev == rows.document_id]
             if again:  # the same version again: its rows are written anew
                 for table in _CHILD_TABLES:
                     con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [again])
@@ -995,63 +699,44 @@ class Store:
                     if d == old:
                         duplicates[p] = (new, h)
             self._release(
-                [doc.source_path for doc, _, new_id, prev in plans
-                 if (prev is not None and prev != new_id) or doc.source_path in duplicates]
+                [rows.source_path for rows, prev in plans
+                 if (prev is not None and prev != rows.document_id) or rows.source_path in duplicates]
             )
-            new_ids = [new_id for _, _, new_id, _ in plans]
             existing = {
                 r[0]
                 for r in con.execute(
                     "SELECT document_id FROM documents WHERE document_id IN (SELECT unnest(?::VARCHAR[]))", [new_ids]
                 ).fetchall()
             }
-            for doc, tokens, new_id, _ in plans:
-                row = _document_row(doc, new_id, run_id)
-                if new_id in existing:
+            stamp = (run_id, _now())
+            document_columns = ROW_COLUMNS["documents"] + list(WRITER_COLUMNS)
+            new_documents = []
+            for rows, _ in plans:
+                row = rows.tables["documents"][0] + stamp
+                if rows.document_id in existing:
                     # The same version again (--force, or a file changed back): refresh it in place.
-                    sets = ", ".join(f"{k} = ?" for k in row if k != "document_id")
-                    con.execute(
-                        f"UPDATE documents SET {sets} WHERE document_id = ?",
-                        [v for k, v in row.items() if k != "document_id"] + [new_id],
-                    )
+                    sets = ", ".join(f"{k} = ?" for k in document_columns[1:])
+                    con.execute(f"UPDATE documents SET {sets} WHERE document_id = ?", [*row[1:], rows.document_id])
                 else:
-                    rows["documents"].append(row)
-                rows["document_issuers"] += [
-                    {"document_id": new_id, "position": n, "issuer": name, "in_signature": name in doc.signatories}
-                    for n, name in enumerate(doc.issuers, start=1)
-                ]
-                rows["attachments"] += [_attachment_row(a, new_id) for a in doc.attachments]
-                rows["sections"] += [_section_row(s, new_id) for s in doc.sections]
-                rows["items"] += [_item_row(i, new_id, tokens.get(i.key)) for i in doc.items]
-                rows["unit_mentions"] += [_mention_row(m, i.key, new_id) for i in doc.items for m in i.responsible_units]
-                rows["document_warnings"] += [
-                    {"document_id": new_id, "field": w.field, "message": w.message} for w in doc.warnings
-                ]
-                rows["passages"] += [
-                    _passage_row(p, n, new_id, words)
-                    for n, (p, words) in enumerate(zip(doc.passages, passage_words[new_id]), start=1)
-                ]
-                rows["citations"] += citation_rows(
-                    new_id, document_pieces(doc), doc.forwarded.title if doc.forwarded else None,
-                    doc.forwarded.doc_number.raw if doc.forwarded and doc.forwarded.doc_number else None,
-                    doc.title, doc.doc_number.raw if doc.doc_number else None)
-            for table in DOCUMENT_TABLES:
-                _insert(con, table, rows[table])
+                    new_documents.append(row)
+            _append(con, "documents", document_columns, new_documents)
+            for table in DOCUMENT_TABLES[1:]:
+                _append(con, table, ROW_COLUMNS[table],
+                        [row for rows, _ in plans for row in rows.tables[table]])
             fill_item_tokens(con, new_ids)
             fill_passage_tokens(con, new_ids)
-            _add_rule_units(
-                con, [(m, i.jurisdiction) for doc, *_ in plans for i in doc.items for m in i.responsible_units]
-            )
+            _add_rule_units(con, [u for rows, _ in plans for u in rows.rule_units],
+                            [m[_MENTION_NAME] for rows, _ in plans for m in rows.tables["unit_mentions"]])
             _mark_links_pending(con)
 
         self._transaction(write)
-        self._written += [new_id for _, _, new_id, _ in plans]
+        self._written += new_ids
         statuses = []
-        for doc, _, new_id, previous in plans:
-            current[doc.source_path] = (new_id, doc.content_hash)
+        for rows, previous in plans:
+            current[rows.source_path] = (rows.document_id, rows.content_hash)
             if self._by_content is not None:
-                self._by_content.setdefault(doc.content_hash, (new_id, doc.source_path))
-            statuses.append("new" if previous is None else ("rewritten" if previous == new_id else "replaced"))
+                self._by_content.setdefault(rows.content_hash, (rows.document_id, rows.source_path))
+            statuses.append("new" if previous is None else ("rewritten" if previous == rows.document_id else "replaced"))
         return statuses
 
 
@@ -1093,7 +778,7 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
         con,
         "migrated_words",
         [{"document_id": d, "item_key": k, "search_words": search_words(text)} for d, k, text in rows],
-        columns=[_c(name, "VARCHAR", "") for name in ("document_id", "item_key", "search_words")],
+        columns=[Column(name, "VARCHAR", "") for name in ("document_id", "item_key", "search_words")],
     )
     con.execute(
         "UPDATE items SET search_words = w.search_words FROM migrated_words w "
@@ -1221,7 +906,7 @@ def _migrate_5_to_6(con: duckdb.DuckDBPyConnection) -> None:
             rows.append({"document_id": doc_id, "passage_no": number, "kind": kind, "part": part,
                          "section_key": key, "text": text, "first_line": line or None, "last_line": line or None,
                          "start_offset": None, "end_offset": None, "pages": [], "search_words": words,
-                         "word_count": _word_count(words)})
+                         "word_count": word_count(words)})
     _insert(con, "passages", rows)
     fill_passage_tokens(con, sorted({r["document_id"] for r in rows}))
 
@@ -1266,17 +951,15 @@ def _unit_rows(entries, source: str) -> list[dict[str, Any]]:
     ]
 
 
-def _add_rule_units(con: duckdb.DuckDBPyConnection, mentions) -> None:
-    """Record the units jurisdiction rules built, so every canonical name has a units row.
-
-    `mentions`: (UnitMention, jurisdiction it was read in) pairs. A name resolved otherwise (from
-    the notice's own issuers: 沈阳公积金中心 in a notice 沈阳住房公积金管理中心 issued) gets a row
-    of source `notice`, level and kind unknown.
+def _add_rule_units(con: duckdb.DuckDBPyConnection, rule_units: list[tuple], names: Iterable[str | None]) -> None:
+    """Record the units jurisdiction rules built (`rule_units`: UNIT_COLUMNS rows, pipeline/rows.py),
+    so every canonical name has a units row. A name of `names` resolved otherwise (from the notice's
+    own issuers: 沈阳公积金中心 in a notice 沈阳住房公积金管理中心 issued) gets a row of source
+    `notice`, level and kind unknown.
     """
-    mentions = list(mentions)
-    rows = _unit_rows(units_built_by_rules(mentions), "jurisdiction_rule")
-    _insert(con, "units", rows, or_ignore=True)
-    named = sorted({m.canonical_name for m, _ in mentions if m.canonical_name})
+    if rule_units:
+        _insert(con, "units", [dict(zip(UNIT_COLUMNS, u)) for u in rule_units], or_ignore=True)
+    named = sorted({n for n in names if n})
     if named:
         con.execute(
             "INSERT OR IGNORE INTO units (canonical_name, level, kind, note, source) "
@@ -1411,6 +1094,22 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
+_MENTION_NAME = ROW_COLUMNS["unit_mentions"].index("canonical_name")
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Append rows (tuples in `columns` order) inside the caller's transaction, with DuckDB's appender.
+    Columns the table's layout lacks (TABLES: an older layout in the migration tests) are left out."""
+    if not rows:
+        return
+    known = {c.name for c in TABLES[table]}
+    if not known.issuperset(columns):
+        kept = [k for k, name in enumerate(columns) if name in known]
+        columns, rows = [columns[k] for k in kept], [operator.itemgetter(*kept)(row) for row in rows]
+    with con.appender(table, columns=columns) as appender:
+        appender.append_rows(rows)
+
+
 def _insert(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -1439,139 +1138,3 @@ def _insert(
     params = [[row[name] for row in rows] for name in names]
     selects = ", ".join(f"unnest(${k + 1}::{c.type.split()[0]}[])" for k, c in enumerate(columns))
     con.execute(f"INSERT OR IGNORE INTO {table} ({', '.join(names)}) SELECT {selects}", params)
-
-
-def _document_row(doc: Document, doc_id: str, run_id: int) -> dict[str, Any]:
-    number = doc.doc_number
-    forwarded = doc.forwarded
-    year = doc.date.year if doc.date else (number.year if number else None)
-    return {
-        "document_id": doc_id,
-        "source_path": doc.source_path,
-        "content_hash": doc.content_hash,
-        "is_current": True,
-        "format": doc.format,
-        "encoding": doc.encoding,
-        "page_count": doc.page_count,
-        "title": doc.title,
-        "doc_number": number.raw if number else None,
-        "doc_number_organ": number.organ_code if number else None,
-        "doc_number_year": number.year if number else None,
-        "doc_number_serial": number.serial if number else None,
-        "issuer": "、".join(doc.issuers) or None,
-        "issuer_banner": doc.issuer_banner,
-        "proxy_seal": doc.proxy_seal,
-        "issued_date": doc.date,
-        "year": year,
-        "recipients": doc.recipients,
-        "jurisdiction": doc.jurisdiction,
-        "forwarded_title": forwarded.title if forwarded else None,
-        "forwarded_issuer": forwarded.issuer if forwarded else None,
-        "forwarded_doc_number": forwarded.doc_number.raw if forwarded and forwarded.doc_number else None,
-        "warning_count": len(doc.warnings),
-        "run_id": run_id,
-        "ingested_at": _now(),
-        "first_listed_leads": doc.first_listed_leads,
-        "url": doc.url,
-        "index_number": doc.index_number,
-        "posted_date": doc.posted_date,
-        "text_indexed": True,
-        "ocr_pages": len(doc.ocr.pages) if doc.ocr else 0,
-        "ocr_confidence": doc.ocr.mean_confidence if doc.ocr else None,
-    }
-
-
-def _attachment_row(a, doc_id: str) -> dict[str, Any]:
-    return {
-        "document_id": doc_id,
-        "part": a.part,
-        "number": a.number,
-        "title": a.title,
-        "listed": a.listed,
-        "found": a.found,
-        "first_line": a.span.first_line if a.span else None,
-        "last_line": a.span.last_line if a.span else None,
-        "url": a.url,
-    }
-
-
-def _section_row(s, doc_id: str) -> dict[str, Any]:
-    return {
-        "document_id": doc_id,
-        "section_key": s.key,
-        "part": s.part,
-        "level": s.level,
-        "number": s.number,
-        "label": s.label,
-        "title": s.title,
-        "parent_key": s.parent_key,
-        "first_line": s.span.first_line,
-        "pages": s.span.pages,
-    }
-
-
-def _item_row(i, doc_id: str, words: str | None = None) -> dict[str, Any]:
-    return {
-        "document_id": doc_id,
-        "item_key": i.key,
-        "part": i.part,
-        "section_key": i.section_key,
-        "number": i.number,
-        "label": i.label,
-        "category": i.category,
-        "text": i.text,
-        "raw_text": i.raw_text,
-        "marks": i.marks,
-        "units_text": i.units_text,
-        "units_tail": i.units_tail,
-        "jurisdiction": i.jurisdiction,
-        **_span_and_words(i.span, words),
-        "ocr_confidence": i.ocr_confidence,
-    }
-
-
-def _word_count(words: str | None) -> int:
-    """Words in a search_words string (single spaces, no empty words: see extractors/tokens.py)."""
-    return words.count(" ") + 1 if words else 0
-
-
-def _passage_row(p, number: int, doc_id: str, words: str) -> dict[str, Any]:
-    return {
-        "document_id": doc_id,
-        "passage_no": number,
-        "kind": p.kind,
-        "part": p.part,
-        "section_key": p.section_key,
-        "text": p.text,
-        **_span_and_words(p.span, words),
-    }
-
-
-def _span_and_words(span, words: str | None) -> dict[str, Any]:
-    """Where a task or passage stands in the source text, and its search words (items and passages alike)."""
-    return {
-        "first_line": span.first_line if span else None,
-        "last_line": span.last_line if span else None,
-        "start_offset": span.start if span else None,
-        "end_offset": span.end if span else None,
-        "pages": span.pages if span else [],
-        "search_words": words,
-        "word_count": _word_count(words),
-    }
-
-
-def _mention_row(m, item_key: str, doc_id: str) -> dict[str, Any]:
-    return {
-        "document_id": doc_id,
-        "item_key": item_key,
-        "position": m.position,
-        "raw_text": m.raw_text,
-        "role": m.role,
-        "is_collective": m.is_collective,
-        "canonical_name": m.canonical_name,
-        "resolution": m.resolution,
-        "split_from": m.split_from,
-        "read_as": m.read_as,
-        "implied": m.implied,
-        "paragraph": m.paragraph,
-    }
