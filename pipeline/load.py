@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import NoticeError
-from pipeline.ingest import (WRITER_MEMORY_MB, Failed, FileOutcome, IngestReport, _close_run, _Writer,
+from pipeline.ingest import (WRITER_MEMORY_MB, Failed, FileOutcome, IngestReport, Parsed, _close_run, _Writer,
                              already_stored)
 
 # What pipeline/ray_engine.py writes (repeated here, not imported: that module is the Ray side).
@@ -84,9 +84,9 @@ class Parts:
                 total += self.con.execute("SELECT count(*) FROM read_parquet(?)", [glob]).fetchone()[0]
         return total
 
-    def records(self) -> Iterator[Failed | tuple]:
+    def records(self) -> Iterator[Failed | Parsed]:
         """Every file of every part, in path order within a part: a Failed (stage discover for a file
-        skipped as no notice), or a DocumentRows."""
+        skipped as no notice), or a Parsed (its DocumentRows), as a local ingest's workers hand them over."""
         from pipeline.rows import DocumentRows
 
         for name in self.names:
@@ -103,9 +103,9 @@ class Parts:
                 for table in self.tables[:-1]:
                     tables.setdefault(table, [])
                 # documents columns: document_id, source_path, content_hash, ..., page_count (pipeline.rows)
-                found.append(DocumentRows(path, document[2], document[0], tables, rule_units,
-                                          _page_count(document)))
-            yield from sorted(found, key=lambda r: r.path if isinstance(r, Failed) else r.source_path)
+                found.append(Parsed(path, DocumentRows(path, document[2], document[0], tables, rule_units,
+                                                       _page_count(document))))
+            yield from sorted(found, key=lambda r: r.path)
 
 
 def _page_count(document_row: tuple) -> int:
@@ -175,8 +175,8 @@ def load(
                         store.record_error(run_id, record.path, "discover", record.error_class, record.message)
                         done(FileOutcome(record.path, "skipped", message=record.message))
                         continue
-                    path = record.path if isinstance(record, Failed) else record.source_path
-                    outcome = already_stored(path, record.content_hash, current, duplicates, failed, force)
+                    digest = record.content_hash if isinstance(record, Failed) else record.rows.content_hash
+                    outcome = already_stored(record.path, digest, current, duplicates, failed, force)
                     if outcome is not None:
                         done(outcome)
                         continue
@@ -216,7 +216,9 @@ RUN_COLUMNS = {"run_id", "ingested_at", "started_at", "finished_at", "occurred_a
 def table_fingerprints(db: str | Path) -> dict[str, str]:
     """A content fingerprint of every table of a database (and of its meta values): a SHA-256 over
     its rows, sorted, without RUN_COLUMNS. Two databases with the same fingerprints hold the same
-    documents, rows, errors, links and run counts (tests/test_ray.py, pipeline/bench_ray.py)."""
+    documents, rows, errors, links and run counts (tests/test_ray.py, pipeline/bench_ray.py).
+    DOUBLE values are compared to 9 decimals: a task link's BM25 score is a sum DuckDB adds in the
+    order the rows were written, which differs in the last bit between two orders of the same rows."""
     import hashlib
 
     from schemas.tables import TABLES
@@ -224,7 +226,11 @@ def table_fingerprints(db: str | Path) -> dict[str, str]:
     out = {}
     with duckdb.connect(str(db), read_only=True) as con:
         for table, columns in [*TABLES.items(), ("meta", None)]:
-            names = [c.name for c in columns if c.name not in RUN_COLUMNS] if columns else ["key", "value"]
+            if columns is None:
+                names = ["key", "value"]
+            else:
+                names = [f"round({c.name}, 9)" if c.type.startswith("DOUBLE") else c.name
+                         for c in columns if c.name not in RUN_COLUMNS]
             rows = con.execute(f"SELECT {', '.join(names)} FROM {table}").fetchall()
             digest = hashlib.sha256()
             for text in sorted(repr(row) for row in rows):

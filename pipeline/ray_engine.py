@@ -161,7 +161,6 @@ class ParseBatch:
 
         from pipeline import ingest
         from pipeline.ingest import Failed, content_hash
-        from pipeline.rows import document_rows
 
         _configure_worker(self.options)
         tables: dict[str, list[tuple]] = {}
@@ -186,7 +185,7 @@ class ParseBatch:
                 summary["message"].append(result.message)
                 summary["parse_seconds"].append(time.perf_counter() - clock)
                 continue
-            rows = document_rows(result.doc)
+            rows = result.rows  # pipeline.rows.DocumentRows, search words split here (jieba), as in a local worker
             for table, table_rows in [*rows.tables.items(), (RULE_UNITS, rows.rule_units)]:
                 tables.setdefault(table, []).extend((path, *row) for row in table_rows)
             summary["path"].append(path)
