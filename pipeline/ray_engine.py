@@ -153,8 +153,17 @@ class ParseBatch:
     A plain picklable object: Ray ships it to every worker. `before_parse(path)` is a test's hook
     (a worker that dies mid-task)."""
 
-    def __init__(self, out: str, options: tuple, before_parse: Callable[[str], None] | None = None):
+    def __init__(self, out: str, options: tuple, before_parse: Callable[[str], None] | None = None,
+                 remote: list[str] = ()):
         self.out, self.options, self.before_parse = out, options, before_parse
+        # Ray Data gives an object store file as bucket/key: its source_path keeps the scheme (s3://bucket/key).
+        self.schemes = [(root.split("://", 1)[1], root.split("://", 1)[0]) for root in remote]
+
+    def _source_path(self, path: str) -> str:
+        for root, scheme in self.schemes:
+            if path.startswith(root.rstrip("/")):
+                return f"{scheme}://{path}"
+        return path
 
     def __call__(self, batch: dict) -> dict:
         import pyarrow as pa
@@ -169,7 +178,7 @@ class ParseBatch:
                    "parse_seconds": [], "write_seconds": []}
         named: list[tuple[str, str]] = []
         for path, data in zip(batch["path"], batch["bytes"]):
-            path, data = str(path), bytes(data)
+            path, data = self._source_path(str(path)), bytes(data)
             if self.before_parse is not None:
                 self.before_parse(path)
             clock = time.perf_counter()
@@ -352,8 +361,9 @@ def ingest_to_parquet(
     options = (tuple(entries), strict, first_listed_leads, files_limits or file_limits.active())
 
     started_here = not _ray_running()  # a caller (a test, a notebook) may have started Ray: keep it then
+    clock = time.perf_counter()
     ray = _start_ray(address, workers) if started_here else __import__("ray")
-    report.startup_seconds = time.perf_counter() - started
+    report.startup_seconds = time.perf_counter() - clock
     report.workers = int(ray.cluster_resources().get("CPU", 0))
     try:
         import ray.data
@@ -371,10 +381,13 @@ def ingest_to_parquet(
             dataset = ray.data.read_binary_files(
                 sources, include_paths=True,
                 file_extensions=[s.lstrip(".") for s in SUPPORTED_SUFFIXES] if remote else None,
+                # A read task of about one batch of files: the work spreads evenly over the CPUs (Ray's own
+                # choice, a few large blocks, left a CPU idle at the end), and a retried task redoes little.
+                override_num_blocks=max(1, -(-len(keys) // BATCH_FILES)) if keys and not remote else None,
             )
-            parse = ParseBatch(out_uri, options, before_parse)
+            parse = ParseBatch(out_uri, options, before_parse, remote)
             summaries = dataset.map_batches(parse, batch_size=BATCH_FILES, batch_format="numpy")
-            for batch in summaries.iter_batches(batch_size=None, batch_format="numpy"):
+            for batch in _batches(ray, summaries):
                 for path, status, items, mentions, message, parse_s, write_s in zip(
                     batch["path"], batch["status"], batch["items"], batch["unit_mentions"], batch["message"],
                     batch["parse_seconds"], batch["write_seconds"],
@@ -409,6 +422,18 @@ def ingest_to_parquet(
             ray.shutdown()
         report.seconds = time.perf_counter() - started
     return report
+
+
+def _batches(ray, summaries):
+    """The summary batches as the tasks finish; a task Ray gave up on (a file it cannot read, after its
+    retries) is one line, not Ray's traceback."""
+    try:
+        yield from summaries.iter_batches(batch_size=None, batch_format="numpy")
+    except ray.exceptions.RayError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        cause = next((line for line in reversed(lines) if "Error" in line), lines[-1] if lines else type(exc).__name__)
+        raise NoticeError(f"the Ray run failed: {cause[:300]}; check that every node reads the files at these paths, "
+                          "then run the same command again") from exc
 
 
 def _ray_running() -> bool:
