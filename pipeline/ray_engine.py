@@ -337,7 +337,6 @@ def ingest_to_parquet(
     """
     from pipeline import limits as file_limits
     from pipeline.ingest import FileOutcome, discover, source_key
-    from pipeline.readers import SUPPORTED_SUFFIXES
     from pipeline.store import _fingerprint
     from pipeline.dictionary import with_entries
 
@@ -366,45 +365,38 @@ def ingest_to_parquet(
     report.startup_seconds = time.perf_counter() - clock
     report.workers = int(ray.cluster_resources().get("CPU", 0))
     try:
-        import ray.data
-
-        logging.getLogger("ray.data").setLevel(logging.ERROR)  # no "execution finished" lines
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False  # ours is the one a person reads
-        context.print_on_execution_start = False
         if on_start:
             on_start(len(keys) if not remote else 0)
         report.skipped = len(others)
         _write_skipped(out_uri, others)
         sources = keys + remote
-        if sources:
-            dataset = ray.data.read_binary_files(
-                sources, include_paths=True,
-                file_extensions=[s.lstrip(".") for s in SUPPORTED_SUFFIXES] if remote else None,
-                # A read task of about one batch of files: the work spreads evenly over the CPUs (Ray's own
-                # choice, a few large blocks, left a CPU idle at the end), and a retried task redoes little.
-                override_num_blocks=max(1, -(-len(keys) // BATCH_FILES)) if keys and not remote else None,
-            )
-            parse = ParseBatch(out_uri, options, before_parse, remote)
-            summaries = dataset.map_batches(parse, batch_size=BATCH_FILES, batch_format="numpy")
-            for batch in _batches(ray, summaries):
-                for path, status, items, mentions, message, parse_s, write_s in zip(
-                    batch["path"], batch["status"], batch["items"], batch["unit_mentions"], batch["message"],
-                    batch["parse_seconds"], batch["write_seconds"],
-                ):
-                    report.files += 1
-                    report.parse_seconds += float(parse_s)
-                    report.write_seconds += float(write_s)
-                    if status == "failed":
-                        report.failed += 1
-                        report.failures.append((str(path), str(message)))
-                    else:
-                        report.parsed += 1
-                        report.items += int(items)
-                        report.unit_mentions += int(mentions)
-                    if on_file:
-                        on_file(FileOutcome(str(path), str(status), int(items), int(mentions),
-                                            message=str(message) or None))
+        if not sources:
+            batches = iter(())
+        elif address and address.startswith("ray://"):
+            # Ray Data cannot run its executor in a Ray client (ray://): it runs in a task on the
+            # cluster, and the summaries come back at its end (no progress line meanwhile).
+            batches = iter(ray.get(ray.remote(num_cpus=0)(_summaries_list).remote(
+                sources, bool(remote), out_uri, options, before_parse, remote)))
+        else:
+            batches = _summaries(sources, bool(remote), out_uri, options, before_parse, remote)
+        for batch in _batches(ray, batches):
+            for path, status, items, mentions, message, parse_s, write_s in zip(
+                batch["path"], batch["status"], batch["items"], batch["unit_mentions"], batch["message"],
+                batch["parse_seconds"], batch["write_seconds"],
+            ):
+                report.files += 1
+                report.parse_seconds += float(parse_s)
+                report.write_seconds += float(write_s)
+                if status == "failed":
+                    report.failed += 1
+                    report.failures.append((str(path), str(message)))
+                else:
+                    report.parsed += 1
+                    report.items += int(items)
+                    report.unit_mentions += int(mentions)
+                if on_file:
+                    on_file(FileOutcome(str(path), str(status), int(items), int(mentions),
+                                        message=str(message) or None))
         report.parts = _count_parts(out_uri)
         manifest = {
             "format": FORMAT_VERSION,
@@ -424,11 +416,40 @@ def ingest_to_parquet(
     return report
 
 
+def _summaries(sources: list[str], listed_by_ray: bool, out_uri: str, options: tuple,
+               before_parse, remote: list[str]):
+    """Run the dataset: Ray Data reads `sources`, ParseBatch parses and writes the parts; yields each
+    batch's summary (a dict of columns) as its task ends."""
+    import ray.data
+    from pipeline.readers import SUPPORTED_SUFFIXES
+
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # no "execution finished" lines
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # ours is the one a person reads
+    context.print_on_execution_start = False
+    dataset = ray.data.read_binary_files(
+        sources, include_paths=True,
+        file_extensions=[s.lstrip(".") for s in SUPPORTED_SUFFIXES] if listed_by_ray else None,
+        # A read task of about one batch of files: the work spreads evenly over the CPUs (Ray's own
+        # choice, a few large blocks, left a CPU idle at the end), and a retried task redoes little.
+        override_num_blocks=None if listed_by_ray else max(1, -(-len(sources) // BATCH_FILES)),
+    )
+    parse = ParseBatch(out_uri, options, before_parse, remote)
+    yield from dataset.map_batches(parse, batch_size=BATCH_FILES, batch_format="numpy").iter_batches(
+        batch_size=None, batch_format="numpy")
+
+
+def _summaries_list(*args) -> list[dict]:
+    """_summaries, whole, as plain lists (the task a Ray client runs on the cluster)."""
+    return [{k: [v.item() if hasattr(v, "item") else v for v in column] for k, column in batch.items()}
+            for batch in _summaries(*args)]
+
+
 def _batches(ray, summaries):
     """The summary batches as the tasks finish; a task Ray gave up on (a file it cannot read, after its
     retries) is one line, not Ray's traceback."""
     try:
-        yield from summaries.iter_batches(batch_size=None, batch_format="numpy")
+        yield from summaries
     except ray.exceptions.RayError as exc:
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         cause = next((line for line in reversed(lines) if "Error" in line), lines[-1] if lines else type(exc).__name__)
