@@ -78,10 +78,10 @@ class Parts:
     def files(self) -> int:
         """Documents and failures in all parts (for the progress bar)."""
         total = 0
-        for folder in ("documents", FAILURES):
+        for folder, where in (("documents", ""), (FAILURES, " WHERE stage <> 'discover'")):  # skipped: not counted
             if any((self.out_dir / folder).glob("*.parquet")):
                 glob = str(self.out_dir / folder / "*.parquet")
-                total += self.con.execute("SELECT count(*) FROM read_parquet(?)", [glob]).fetchone()[0]
+                total += self.con.execute(f"SELECT count(*) FROM read_parquet(?){where}", [glob]).fetchone()[0]
         return total
 
     def records(self) -> Iterator[Failed | Parsed]:
