@@ -44,7 +44,13 @@ MIN_MARGIN = 4.0
 # splits words into pieces too), and words in more than this share of the upper notice's tasks
 # (科普 in a 科普 plan: they weigh little in BM25 and multiply the rows to compare).
 MIN_WORD_LENGTH = 2
-LOCALS_PER_STATEMENT = 500
+# (local task, upper task) pairs compared per statement, at most (a local document's pairs are never
+# split). A statement holds every such pair's sum, and scans items once: 500 local documents at a
+# time (the former chunk) outgrew the writer's 64 MB on the make-bench mix (94 tasks each, paired
+# with a 94-task national plan: DuckDB spilled, then raised its limit to 244 MB) and took 6.2 s
+# CPU; chunks of this size take 1.8 s within 64 MB, the same links. On make bench-links (100,000
+# documents of ~33 tasks) they are about the former 500 documents; 4x smaller chunks were 3x slower.
+TASK_PAIRS_PER_STATEMENT = 1_000_000
 MAX_DF_SHARE = 0.2  # 0.1 loses recall@3 (0.85) on the same set; 1.0 is 1.6x slower, no better
 # Jurisdictions of a national notice (an unnamed one: a national ledger without a banner).
 NATIONAL = ("全国",)
@@ -232,7 +238,9 @@ def _resolve_pass(con: duckdb.DuckDBPyConnection, citing: list[str] | None, cite
 def _implementing_pairs(con: duckdb.DuckDBPyConnection, new_ids: list[str] | None) -> list[tuple[str, str, str]]:
     """(local document, upper document, via) pairs whose tasks are to be linked: the documents a
     notice cites or forwards, and national notices of the same title root and year
-    (extractors.citations.title_root). With `new_ids`, only pairs one of them takes part in."""
+    (extractors.citations.title_root). With `new_ids`: every pair of each local document that
+    takes part in a pair with one of them (its other pairs too, so the caller can replace all its
+    links: a new national plan with a smaller id takes an older local plan's pair over)."""
     pairs: dict[tuple[str, str], str] = {}
     for local, upper, how in con.execute(
         "SELECT DISTINCT c.document_id, c.cited_document_id, c.how FROM citations c "
@@ -261,7 +269,8 @@ def _implementing_pairs(con: duckdb.DuckDBPyConnection, new_ids: list[str] | Non
     out = [(l, u, via) for (l, u), via in pairs.items()]
     if new_ids is not None:
         new = set(new_ids)
-        out = [p for p in out if p[0] in new or p[1] in new]
+        touched = {p[0] for p in out if p[0] in new or p[1] in new}
+        out = [p for p in out if p[0] in touched]
     return out
 
 
@@ -275,18 +284,33 @@ def _link_tasks(con: duckdb.DuckDBPyConnection, new_ids: list[str] | None) -> in
     if new_ids is None:
         con.execute("DELETE FROM task_links")
     elif pairs:
+        # Every link of these local documents is made again: one whose upper document changed (an
+        # earlier run paired it with another) keeps none of the old pair, so the links do not
+        # depend on the order documents came in.
         con.execute(
-            "DELETE FROM task_links USING (SELECT unnest($l::VARCHAR[]) AS l, unnest($u::VARCHAR[]) AS u) p "
-            "WHERE task_links.document_id = p.l AND task_links.upper_document_id = p.u",
-            {"l": [p[0] for p in pairs], "u": [p[1] for p in pairs]},
+            "DELETE FROM task_links WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted({p[0] for p in pairs})],
         )
     # In chunks of local documents: one statement over 10,000 plans would hold every (local task,
-    # upper task) sum at once (20 GB on 100,000 documents); a chunk's are a few hundred MB.
-    pairs.sort()
-    locals_ = sorted({p[0] for p in pairs})
-    for first in range(0, len(locals_), LOCALS_PER_STATEMENT):
-        chunk = set(locals_[first:first + LOCALS_PER_STATEMENT])
-        _link_pairs(con, [p for p in pairs if p[0] in chunk])
+    # upper task) sum at once (20 GB on 100,000 documents).
+    tasks = dict(con.execute(
+        "SELECT document_id, count(*) FROM items WHERE document_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL",
+        [sorted({d for p in pairs for d in p[:2]})],
+    ).fetchall())
+    by_local: dict[str, list[tuple[str, str, str]]] = {}
+    for pair in sorted(pairs):
+        by_local.setdefault(pair[0], []).append(pair)
+    chunk: list[tuple[str, str, str]] = []
+    size = 0
+    for local, its in by_local.items():
+        compared = tasks.get(local, 0) * sum(tasks.get(upper, 0) for _, upper, _ in its)
+        if chunk and size + compared > TASK_PAIRS_PER_STATEMENT:
+            _link_pairs(con, chunk)
+            chunk, size = [], 0
+        chunk += its
+        size += compared
+    if chunk:
+        _link_pairs(con, chunk)
     return con.execute("SELECT count(*) FROM task_links").fetchone()[0]
 
 

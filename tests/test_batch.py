@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.ingest import ingest
+from pipeline.ingest import BATCH_DOCUMENTS, ingest
 from tests.conftest import RAW, ROOT, SEED_FILES, SHARED
 from tests.fixture_files import make_pdf, zip_bomb
 
@@ -136,7 +136,8 @@ def test_one_and_two_workers_give_the_same_database(tmp_path, seeds_dir):
 
 CONTENT_TABLES = [
     "documents", "document_issuers", "attachments", "sections", "items", "unit_mentions",
-    "item_tokens", "document_warnings", "units", "unit_aliases",
+    "item_tokens", "document_warnings", "units", "unit_aliases", "passages", "passage_tokens", "citations",
+    "task_links",
 ]
 
 
@@ -187,7 +188,9 @@ def test_interrupted_batch_then_rerun_equals_an_uninterrupted_run(batch_of_200, 
     deadline = time.monotonic() + 300
     for line in process.stderr:  # one line per file with -v
         written += line.startswith("new ")
-        if written >= 60 or time.monotonic() > deadline:
+        # Files are reported when their batch is written, just before it is published: halfway
+        # through the second batch's lines, the first batch is published.
+        if written >= BATCH_DOCUMENTS * 3 // 2 or time.monotonic() > deadline:
             break
     process.send_signal(sig)
     process.wait(timeout=120)

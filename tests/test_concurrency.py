@@ -123,7 +123,12 @@ def test_a_reader_during_an_ingest_sees_the_last_published_state(tmp_path):
             cli_reads.append(_notices("search", "科普", "--db", str(db), "-n", "3"))
             cli_reads.append(_notices("units", "--db", str(db), "--limit", "3"))
 
-    report = ingest([RAW], db, workers=1, publish_every=0, on_file=on_file)
+    folder = tmp_path / "notices"  # the seeds, and copies of the text ones: more than one batch, fewer than two
+    shutil.copytree(RAW, folder)
+    for n in range(BATCH_DOCUMENTS + 8 - len(list(folder.iterdir()))):
+        seed = SEED_FILES[n % len(SEED_FILES)]
+        (folder / f"copy{n:03d}_{seed.name}").write_bytes(seed.read_bytes() + f"\n抄送：副本{n}\n".encode())
+    report = ingest([folder], db, workers=1, publish_every=0, on_file=on_file)
     assert report.exit_code == 0 and report.counts["new"] == len(seen) > BATCH_DOCUMENTS
     final = _published(db)
     assert len(final) == len(seen)

@@ -4,6 +4,7 @@ task links between a local notice and the national one it implements, `notices c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -319,3 +320,37 @@ def test_a_citation_whose_document_is_removed_finds_another_copy(tmp_path):
     remove(db, [folder / first])
     other = {"a.html": "b.html", "b.html": "a.html"}[first]
     assert _citation_target(db, CITED_TITLE) == [(other,)]
+
+
+def _task_links(db: Path) -> list[tuple]:
+    """Task links by file names (ids differ with nothing else), in order."""
+    return _file_rows(db, """
+        SELECT regexp_extract(l.source_path, '[^/]+$'), t.item_key, regexp_extract(u.source_path, '[^/]+$'),
+               t.upper_item_key, t.rank, round(t.score, 6), t.via
+        FROM task_links t JOIN documents l USING (document_id) JOIN documents u ON u.document_id = t.upper_document_id
+        ORDER BY ALL""")
+
+
+def test_links_do_not_depend_on_the_order_documents_come_in(tmp_path):
+    # A local plan paired with one copy of the national ledger; a second copy, whose id sorts first,
+    # arrives in a later run and takes the pair over (one national plan a root: ROOT_UPPERS). The
+    # local plan's links to the first copy must go: the database equals an ingest of all at once.
+    from pipeline.rows import document_id
+
+    national = (RAW / "000_69453124e71ca7c9.txt").read_bytes()
+    copies = [national + f"\n抄送：副本{n}\n".encode() for n in range(6)]
+    copies.sort(key=lambda data: document_id(hashlib.sha256(data).hexdigest()))
+    first, later = tmp_path / "first", tmp_path / "later"
+    first.mkdir(), later.mkdir()
+    (first / "b_national.txt").write_bytes(copies[-1])  # the larger id first
+    shutil.copy(RAW / "002_841b45b980830f5f.txt", first / "local.txt")
+    (later / "a_national.txt").write_bytes(copies[0])
+    in_turn, at_once = tmp_path / "in_turn.duckdb", tmp_path / "at_once.duckdb"
+    ingest([first], in_turn, workers=1)
+    before = _task_links(in_turn)
+    assert before and {row[2] for row in before} == {"b_national.txt"}
+    ingest([first, later], in_turn, workers=1)
+    ingest([first, later], at_once, workers=1)
+    after = _task_links(in_turn)
+    assert after == _task_links(at_once)
+    assert {row[2] for row in after} == {"a_national.txt"}
