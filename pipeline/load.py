@@ -30,6 +30,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 FAILURES = "failures"
 RULE_UNITS = "rule_units"
+FAILURE_COLUMNS = ["source_path", "stage", "error_class", "message", "content_hash"]
 
 
 def read_manifest(out_dir: Path) -> dict:
@@ -54,10 +55,12 @@ class Parts:
     """The Parquet parts of an output folder, read one part (a Ray batch of files) at a time."""
 
     def __init__(self, out_dir: Path):
-        from pipeline.rows import ROW_COLUMNS
+        from pipeline.rows import ROW_COLUMNS, UNIT_COLUMNS
 
         self.out_dir = out_dir
         self.tables = [*ROW_COLUMNS, RULE_UNITS]
+        # Columns are read by name, in the order this version's rows have them.
+        self.columns = {**ROW_COLUMNS, RULE_UNITS: UNIT_COLUMNS, FAILURES: FAILURE_COLUMNS}
         self.con = duckdb.connect()
         self.con.execute("SET enable_progress_bar = false")
         names = {p.stem for folder in ("documents", FAILURES) for p in (out_dir / folder).glob("*.parquet")}
@@ -71,7 +74,8 @@ class Parts:
         if not path.exists():
             return []
         try:
-            return self.con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+            names = ", ".join(["file", *self.columns[folder]]) if folder != FAILURES else ", ".join(FAILURE_COLUMNS)
+            return self.con.execute(f"SELECT {names} FROM read_parquet(?)", [str(path)]).fetchall()
         except duckdb.Error as exc:
             raise NoticeError(f"cannot read {path} ({str(exc).splitlines()[0]}); run the Ray ingest again") from exc
 
@@ -102,16 +106,10 @@ class Parts:
                 rule_units = tables.pop(RULE_UNITS, [])
                 for table in self.tables[:-1]:
                     tables.setdefault(table, [])
-                # documents columns: document_id, source_path, content_hash, ..., page_count (pipeline.rows)
-                found.append(Parsed(path, DocumentRows(path, document[2], document[0], tables, rule_units,
-                                                       _page_count(document))))
+                value = dict(zip(self.columns["documents"], document))
+                found.append(Parsed(path, DocumentRows(path, value["content_hash"], value["document_id"], tables,
+                                                       rule_units, value["page_count"] or 0)))
             yield from sorted(found, key=lambda r: r.path)
-
-
-def _page_count(document_row: tuple) -> int:
-    from pipeline.rows import ROW_COLUMNS
-
-    return document_row[ROW_COLUMNS["documents"].index("page_count")] or 0
 
 
 def load(

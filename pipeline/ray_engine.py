@@ -174,8 +174,8 @@ class ParseBatch:
         _configure_worker(self.options)
         tables: dict[str, list[tuple]] = {}
         failures: list[tuple] = []
-        summary = {"path": [], "status": [], "items": [], "unit_mentions": [], "message": [],
-                   "parse_seconds": [], "write_seconds": []}
+        columns = ("path", "status", "items", "unit_mentions", "message", "parse_seconds")
+        summary: dict[str, list] = {name: [] for name in columns}
         named: list[tuple[str, str]] = []
         for path, data in zip(batch["path"], batch["bytes"]):
             path, data = self._source_path(str(path)), bytes(data)
@@ -183,37 +183,29 @@ class ParseBatch:
                 self.before_parse(path)
             clock = time.perf_counter()
             result = ingest.parse_content(Path(path), path, data)
-            ingest._malloc_trim and ingest._malloc_trim(0)
+            if ingest._malloc_trim is not None:  # as a local worker: the file's memory back to the system
+                ingest._malloc_trim(0)
             named.append((path, content_hash(data)))
             if isinstance(result, Failed):
                 failures.append((result.path, result.stage, result.error_class, result.message, result.content_hash))
-                summary["path"].append(path)
-                summary["status"].append("failed")
-                summary["items"].append(0)
-                summary["unit_mentions"].append(0)
-                summary["message"].append(result.message)
-                summary["parse_seconds"].append(time.perf_counter() - clock)
-                continue
-            rows = result.rows  # pipeline.rows.DocumentRows, search words split here (jieba), as in a local worker
-            for table, table_rows in [*rows.tables.items(), (RULE_UNITS, rows.rule_units)]:
-                tables.setdefault(table, []).extend((path, *row) for row in table_rows)
-            summary["path"].append(path)
-            summary["status"].append("parsed")
-            summary["items"].append(rows.items)
-            summary["unit_mentions"].append(rows.unit_mentions)
-            summary["message"].append("")
-            summary["parse_seconds"].append(time.perf_counter() - clock)  # the rows too: jieba's words
+                values = (path, "failed", 0, 0, result.message)
+            else:
+                rows = result.rows  # pipeline.rows.DocumentRows, search words split (jieba), as in a local worker
+                for table, table_rows in [*rows.tables.items(), (RULE_UNITS, rows.rule_units)]:
+                    tables.setdefault(table, []).extend((path, *row) for row in table_rows)
+                values = (path, "parsed", rows.items, rows.unit_mentions, "")
+            for name, value in zip(columns, (*values, time.perf_counter() - clock)):
+                summary[name].append(value)
         clock = time.perf_counter()
-        name = part_name(named)
+        part = part_name(named)
         for table, table_rows in tables.items():
             if table_rows:
                 schema = table_schema(table)
-                columns = list(zip(*table_rows))
-                _write_part(self.out, table, name, pa.Table.from_arrays(
-                    [pa.array(list(col), type=f.type) for col, f in zip(columns, schema)], schema=schema))
+                _write_part(self.out, table, part, pa.Table.from_arrays(
+                    [pa.array(list(col), type=f.type) for col, f in zip(zip(*table_rows), schema)], schema=schema))
         if failures:
             schema = failures_schema()
-            _write_part(self.out, FAILURES, name, pa.Table.from_arrays(
+            _write_part(self.out, FAILURES, part, pa.Table.from_arrays(
                 [pa.array(list(col), type=pa.string()) for col in zip(*failures)], schema=schema))
         summary["write_seconds"] = [time.perf_counter() - clock] + [0.0] * (len(summary["path"]) - 1)
         return summary
