@@ -31,7 +31,7 @@ check: $(VENV)/.installed
 	$(BIN)/notices check
 
 ray-test: $(VENV)/.ray-installed
-	$(BIN)/python -m pytest -q -m ray tests/test_ray.py
+	$(BIN)/python -m pytest -q tests/test_ray.py
 
 bench-ray: $(VENV)/.ray-installed
 	$(BIN)/python -m pipeline.bench_ray
