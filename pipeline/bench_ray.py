@@ -1,6 +1,7 @@
 """Benchmark the Ray engine against a local ingest on the bench corpus (issue 18).
 
     python -m pipeline.bench_ray [--files 2000] [--keep DIR]      (or: make bench-ray)
+    python -m pipeline.bench_ray --corpus ../shared/corpus/real    (any folder, as it is)
 
 Builds pipeline/bench.py's corpus (distinct notices: the seeds' text files and, where
 ../shared/corpus/generated is present, their PDF and DOCX renderings), then runs, each as its own
@@ -74,6 +75,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=2000, help="notices in the corpus (default 2000)")
     parser.add_argument("--keep", type=Path, help="build the corpus, parts and databases here and keep them")
+    parser.add_argument("--corpus", type=Path, help="ingest this folder instead of building the bench corpus")
     parser.add_argument("--quiet-load", type=float, default=1.2, help="wait for a load average below this")
     parser.add_argument("--max-wait", type=float, default=600, help="seconds to wait for it at most, each run")
     args = parser.parse_args(argv)
@@ -82,15 +84,20 @@ def main(argv: list[str]) -> int:
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="notices-bench-ray-"))
     try:
-        corpus = work / "corpus"
         for old in ("corpus", "parts", "local.duckdb", "ray.duckdb"):
             target = work / old
             shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-        formats = build_corpus(corpus, args.files)
-        print(f"corpus: {args.files} files ({', '.join(f'{n} {k}' for k, n in sorted(formats.items()))}); "
-              f"{os.cpu_count()} cores")
-        if not GENERATED.is_dir():
-            print("note: ../shared/corpus/generated is absent: text files only")
+        if args.corpus:
+            corpus = args.corpus.resolve()
+            args.files = sum(1 for f in corpus.rglob("*") if f.is_file() and not f.name.startswith("."))
+            print(f"corpus: {corpus} ({args.files} files, notices or not); {os.cpu_count()} cores")
+        else:
+            corpus = work / "corpus"
+            formats = build_corpus(corpus, args.files)
+            print(f"corpus: {args.files} files ({', '.join(f'{n} {k}' for k, n in sorted(formats.items()))}); "
+                  f"{os.cpu_count()} cores")
+            if not GENERATED.is_dir():
+                print("note: ../shared/corpus/generated is absent: text files only")
 
         loads = []
         loads.append(_wait_for_quiet(args.quiet_load, args.max_wait))
