@@ -30,6 +30,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 FAILURES = "failures"
 RULE_UNITS = "rule_units"
+ORDER = "order"
 FAILURE_COLUMNS = ["source_path", "stage", "error_class", "message", "content_hash"]
 
 
@@ -63,8 +64,27 @@ class Parts:
         self.columns = {**ROW_COLUMNS, RULE_UNITS: UNIT_COLUMNS, FAILURES: FAILURE_COLUMNS}
         self.con = duckdb.connect()
         self.con.execute("SET enable_progress_bar = false")
-        names = {p.stem for folder in ("documents", FAILURES) for p in (out_dir / folder).glob("*.parquet")}
-        self.names = sorted(names)
+        # The documents are written in the order a local ingest takes the files (DIR/order, written by
+        # the Ray run; path order without it): it matters, the first document that builds a unit by a
+        # jurisdiction rule gives its row to `units`. Files skipped at discovery come first, as there.
+        order = out_dir / ORDER / "files.parquet"
+        self.position: dict[str, int] = {}
+        if order.exists():
+            self.position = dict(self.con.execute("SELECT file, position FROM read_parquet(?)", [str(order)]).fetchall())
+        first: dict[str, tuple] = {}
+        for folder in ("documents", FAILURES):
+            if any((out_dir / folder).glob("*.parquet")):
+                column = "file" if folder == "documents" else "source_path"
+                for name, path in self.con.execute(
+                    f"SELECT parse_filename(filename, true), {column} FROM read_parquet(?, filename = true)",
+                    [str(out_dir / folder / "*.parquet")],
+                ).fetchall():
+                    first[name] = min(first.get(name, self._place(path)), self._place(path))
+        self.names = sorted(first, key=lambda name: (first[name], name))
+
+    def _place(self, path: str) -> tuple:
+        """Where a file comes in a local ingest: its discovery position (-1: skipped at discovery), else its path."""
+        return (self.position.get(path, -1 if self.position else 0), path)
 
     def close(self) -> None:
         self.con.close()
@@ -109,7 +129,7 @@ class Parts:
                 value = dict(zip(self.columns["documents"], document))
                 found.append(Parsed(path, DocumentRows(path, value["content_hash"], value["document_id"], tables,
                                                        rule_units, value["page_count"] or 0)))
-            yield from sorted(found, key=lambda r: r.path)
+            yield from sorted(found, key=lambda r: self._place(r.path))
 
 
 def load(

@@ -10,6 +10,7 @@ the same dictionary and options) and turns each document into the rows of every 
                                  pipeline.store.TABLES, so every part of a table has one schema
     DIR/rule_units/<part>.parquet  the `units` rows jurisdiction rules built for the documents' mentions
     DIR/failures/<part>.parquet  files that could not be parsed (or were skipped: stage discover)
+    DIR/order/files.parquet      the files in the order a local ingest takes them (load writes in it)
     DIR/manifest.json            the run: paths, options, dictionary entries; written last, so a
                                  folder without it is an unfinished run `notices load` refuses
 
@@ -39,6 +40,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 FAILURES = "failures"
 RULE_UNITS = "rule_units"  # DocumentRows.rule_units: `units` rows (pipeline.rows.UNIT_COLUMNS)
+ORDER = "order"  # the files in discovery order: `file`, `position`
 FILE_COLUMN = "file"  # every part's first column: the source path a row belongs to (a document's rows by file)
 FAILURE_COLUMNS = ["source_path", "stage", "error_class", "message", "content_hash"]
 # Files per batch in a Ray task: a part holds this many documents' rows (fewer, larger Parquet files
@@ -237,7 +239,7 @@ def _prepare_out(out: Path) -> None:
     anything else is refused, so a typo cannot delete someone's files)."""
     from pipeline.rows import ROW_COLUMNS
 
-    ours = {*ROW_COLUMNS, RULE_UNITS, FAILURES, MANIFEST}
+    ours = {*ROW_COLUMNS, RULE_UNITS, FAILURES, ORDER, MANIFEST}
     try:
         out.mkdir(parents=True, exist_ok=True)
         other = sorted(p.name for p in out.iterdir() if p.name not in ours)
@@ -361,6 +363,7 @@ def ingest_to_parquet(
             on_start(len(keys) if not remote else 0)
         report.skipped = len(others)
         _write_skipped(out_uri, others)
+        _write_order(out_uri, keys)
         sources = keys + remote
         if not sources:
             batches = iter(())
@@ -474,6 +477,18 @@ def _write_skipped(out: str, others: list[tuple[Path, str]]) -> None:
     name = part_name([(path, "discover") for path, *_ in rows])
     _write_part(out, FAILURES, name, pa.Table.from_arrays(
         [pa.array(list(col), type=pa.string()) for col in zip(*rows)], schema=failures_schema()))
+
+
+def _write_order(out: str, keys: list[str]) -> None:
+    """The files in the order a local ingest takes them (discovery order: a folder's files, then its
+    subfolders'): `notices load` writes the documents in it, so what depends on which document comes
+    first (the `units` row a jurisdiction rule builds from two notices) is as a local ingest leaves it."""
+    if not keys:
+        return
+    import pyarrow as pa
+
+    _write_part(out, ORDER, "files", pa.table({"file": pa.array(keys, pa.string()),
+                                               "position": pa.array(range(len(keys)), pa.int64())}))
 
 
 def _write_text(out: str, name: str, text: str) -> None:
