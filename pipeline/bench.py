@@ -1,6 +1,6 @@
 """Benchmark a batch ingest: 1 vs 2 workers, an unchanged re-run, and peak memory.
 
-    python -m pipeline.bench [--files 2000] [--keep DIR]      (or: make bench)
+    python -m pipeline.bench [--files 2000] [--rounds 1] [--keep DIR]      (or: make bench)
 
 Builds a corpus of distinct notices from the seeds in data/raw/ and, where
 ../shared/corpus/generated/ is present, their PDF and DOCX renderings (each
@@ -19,6 +19,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,6 +144,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=2000, help="notices in the corpus (default 2000)")
     parser.add_argument("--keep", type=Path, help="build the corpus and databases here and keep them")
+    parser.add_argument("--rounds", type=int, default=1, metavar="N",
+                        help="run 1 and 2 workers N times, alternating, and take the median of each "
+                             "(a shared machine's noise is far above the differences measured)")
     args = parser.parse_args(argv)
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="notices-bench-"))
@@ -155,11 +159,14 @@ def main(argv: list[str]) -> int:
         if not GENERATED.is_dir():
             print("note: ../shared/corpus/generated is absent: text files only")
         runs = {}
-        for label, workers, db in (("1 worker", 1, "one.duckdb"), ("2 workers", 2, "two.duckdb"),
-                                   ("unchanged re-run (2 workers)", 2, "two.duckdb")):
-            if label != "unchanged re-run (2 workers)" and (work / db).exists():
-                (work / db).unlink()
-            runs[label] = summary = run_ingest(corpus, work / db, workers)
+        plan = [("1 worker", 1, "one.duckdb"), ("2 workers", 2, "two.duckdb")] * args.rounds
+        plan.append(("unchanged re-run (2 workers)", 2, "two.duckdb"))
+        for label, workers, db in plan:
+            if label != "unchanged re-run (2 workers)":
+                for stale in work.glob(db + "*"):
+                    stale.unlink()
+            summary = run_ingest(corpus, work / db, workers)
+            runs.setdefault(label, []).append(summary)
             files = summary["files"]
             pages = summary["pages"]
             print(
@@ -167,9 +174,11 @@ def main(argv: list[str]) -> int:
                 f"{pages / summary['wall_seconds']:7.1f} pages/s ({pages} pages)  peak RSS {summary['peak_rss_mb']:.0f} MB (PSS {summary['peak_pss_mb']:.0f})  "
                 f"[new {files['new']}, unchanged {files['unchanged']}, failed {files['failed']}]"
             )
-        one, two, again = (runs[k]["wall_seconds"] for k in runs)
-        peak = max(r["peak_rss_mb"] for r in runs.values())
-        peak_pss = max(r["peak_pss_mb"] for r in runs.values())
+        one, two, again = (statistics.median(r["wall_seconds"] for r in runs[k]) for k in runs)
+        if args.rounds > 1:
+            print(f"medians of {args.rounds} rounds: 1 worker {one:.1f} s, 2 workers {two:.1f} s")
+        peak = max(r["peak_rss_mb"] for rs in runs.values() for r in rs)
+        peak_pss = max(r["peak_pss_mb"] for rs in runs.values() for r in rs)
         print(f"\nspeed-up with 2 workers: {one / two:.2f}x   (target ≥ 1.7x)")
         print(f"unchanged re-run: {again / two:.1%} of the first 2-worker run   (target ≤ 5%)")
         # The tree's resident memory is the sum of PSS: each resident page counted once, split among the

@@ -6,8 +6,10 @@ date pickle and unpickle several times faster than the pydantic Document, and th
 them as they are, so the one serial step of an ingest (the writer) does no conversion and no word
 splitting. Pure: no file, no database (workers never load DuckDB).
 
-    >>> rows = document_rows(parse_file("data/raw/000_....txt"))
-    >>> rows.tables["items"][0][:3]
+    >>> from pipeline.ingest import parse_file
+    >>> rows = document_rows(parse_file("data/raw/000_69453124e71ca7c9.txt"))
+    >>> rows.tables["items"][0][1:4]          # item_key, part, section_key
+    ('附件/1', '附件', None)
 """
 
 from __future__ import annotations

@@ -142,15 +142,21 @@ CONTENT_TABLES = [
 
 
 def fingerprint(db: Path) -> dict[str, tuple[int, int]]:
-    """Row count and an order-free hash of every content table (run bookkeeping left out)."""
+    """Row count and an order-free hash of every content table (run bookkeeping left out).
+
+    Floating-point values are rounded to 9 decimals: a task link's BM25 score is a sum, whose last
+    bits depend on the order DuckDB adds its terms in, and so on the order rows were written.
+    """
     out = {}
     with duckdb.connect(str(db), read_only=True) as con:
         for table in CONTENT_TABLES:
-            columns = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
-            exclude = [c for c in ("run_id", "ingested_at") if c in columns]
-            select = f"SELECT * EXCLUDE ({', '.join(exclude)})" if exclude else "SELECT *"
+            columns = [
+                f"round({name}, 9)" if kind == "DOUBLE" else name
+                for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()
+                if name not in ("run_id", "ingested_at")
+            ]
             out[table] = con.execute(
-                f"SELECT count(*), coalesce(sum(hash(s)::HUGEINT), 0) FROM ({select} FROM {table}) s"
+                f"SELECT count(*), coalesce(sum(hash(s)::HUGEINT), 0) FROM (SELECT {', '.join(columns)} FROM {table}) s"
             ).fetchone()
     return out
 
@@ -208,3 +214,15 @@ def test_interrupted_batch_then_rerun_equals_an_uninterrupted_run(batch_of_200, 
     summary = json.loads(rerun.stdout)
     assert summary["files"]["unchanged"] == partial and summary["files"]["new"] == 200 - partial
     assert fingerprint(db) == expected
+
+
+def test_an_unchanged_rerun_starts_no_worker(tmp_path, seeds_dir, monkeypatch):
+    # Starting the fork server (the parsing code, jieba's table) costs about a second: a re-run
+    # that finds nothing new must not pay it.
+    from pipeline import ingest as ingest_module
+
+    db = tmp_path / "x.duckdb"
+    first = ingest([seeds_dir], db, workers=2)
+    monkeypatch.setattr(ingest_module._Supervisor, "_start", lambda self: pytest.fail("a worker was started"))
+    again = ingest([seeds_dir], db, workers=2)
+    assert again.counts["unchanged"] == first.counts["new"] > 0
