@@ -130,8 +130,10 @@ def main(argv: list[str]) -> int:
         print(f"    the rest: Ray's scheduling, object store, workers starting, the driver  {overhead:5.1f} s")
         print(f"  process start and Python imports           {on_ray['wall_seconds'] - on_ray['seconds']:7.1f} s")
         print(f"  notices load (one writer, after parsing)   {loaded['wall_seconds']:7.1f} s")
-        same = table_fingerprints(work / "local.duckdb") == table_fingerprints(work / "ray.duckdb")
-        print(f"the two databases hold the same rows (every table): {'yes' if same else 'NO'}")
+        local_tables, ray_tables = table_fingerprints(work / "local.duckdb"), table_fingerprints(work / "ray.duckdb")
+        differing = [table for table in local_tables if local_tables[table] != ray_tables.get(table)]
+        same = not differing
+        print(f"the two databases hold the same rows (every table): {'yes' if same else 'NO: ' + ', '.join(differing)}")
         return 0 if same else 1
     finally:
         if args.keep is None:

@@ -25,6 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
 REAL = ROOT.parent / "shared" / "corpus" / "real"
 
+# The local ingest to compare with writes the files in discovery order, as `notices load` does. With
+# more workers the files reach the writer in whatever order they finish, and the database is not
+# always the same: the first document whose mention builds a unit by a jurisdiction rule gives the
+# `units` row (宿州市地方金融监督管理局 is `local` read in one 宿州 page, `municipal` in another): a
+# 2-worker ingest of the real-corpus sample once differed from load in that row alone (an issue of the
+# store, to be fixed there: the row should not depend on which document the writer gets first).
+LOCAL_WORKERS = 1
+
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="the ray extra is not installed (make ray-test installs it)")
 
@@ -66,7 +74,7 @@ def _count(db: Path, sql: str):
 @ray_test
 def test_seeds_through_ray_equal_a_local_ingest_and_a_second_load_changes_nothing(local_ray, tmp_path):
     local_db, ray_db, out = tmp_path / "local.duckdb", tmp_path / "ray.duckdb", tmp_path / "parts"
-    local_report = ingest([str(RAW)], local_db, workers=2)
+    local_report = ingest([str(RAW)], local_db, workers=LOCAL_WORKERS)
     ray_report, loaded = _through_ray([RAW], out, ray_db)
     assert ray_report.parsed == 24 and ray_report.failed == 0
     assert loaded.counts["new"] == local_report.counts["new"] == 24
@@ -75,7 +83,7 @@ def test_seeds_through_ray_equal_a_local_ingest_and_a_second_load_changes_nothin
     assert _count(ray_db, "SELECT count(*) FROM task_links")[0][0] > 0  # links resolved at the load's close
 
     # Again: a second local ingest and a second load of the same parts both find every file unchanged.
-    ingest([str(RAW)], local_db, workers=2)
+    ingest([str(RAW)], local_db, workers=LOCAL_WORKERS)
     again = load(out, ray_db)
     assert again.counts["unchanged"] == 24 and again.counts["new"] == 0 and again.exit_code == 0
     _assert_same(local_db, ray_db)
@@ -93,7 +101,7 @@ def test_a_changed_file_is_replaced_and_a_failure_lands_in_ingest_errors(local_r
     (notices / "ledger.xls").write_bytes(b"not a notice format")  # skipped at discovery
     local_db, ray_db, out = tmp_path / "local.duckdb", tmp_path / "ray.duckdb", tmp_path / "parts"
 
-    ingest([str(notices)], local_db, workers=2)
+    ingest([str(notices)], local_db, workers=LOCAL_WORKERS)
     ray_report, loaded = _through_ray([notices], out, ray_db)
     assert ray_report.failed == 1 and ray_report.skipped == 1
     assert loaded.counts["failed"] == 1 and loaded.counts["skipped"] == 1 and loaded.counts["duplicate"] == 1
@@ -107,7 +115,7 @@ def test_a_changed_file_is_replaced_and_a_failure_lands_in_ingest_errors(local_r
     # the damaged file, unchanged, is reported as failed before and not recorded again.
     changed = notices / "000_69453124e71ca7c9.txt"
     changed.write_bytes(changed.read_bytes() + "\n抄送：市政府办公厅\n".encode())
-    ingest([str(notices)], local_db, workers=2)
+    ingest([str(notices)], local_db, workers=LOCAL_WORKERS)
     parts_before = sorted(out.rglob("*.parquet"))
     ray_report, loaded = _through_ray([notices], out, ray_db)
     assert loaded.counts["replaced"] == 1 and loaded.counts["unchanged"] == 5
@@ -128,7 +136,7 @@ def test_a_worker_killed_mid_task_is_retried_and_the_database_is_the_same(local_
             os._exit(1)
 
     local_db, ray_db, out = tmp_path / "local.duckdb", tmp_path / "ray.duckdb", tmp_path / "parts"
-    ingest([str(RAW)], local_db, workers=2)
+    ingest([str(RAW)], local_db, workers=LOCAL_WORKERS)
     ray_report, loaded = _through_ray([RAW], out, ray_db, before_parse=die_once)
     assert marker.exists(), "the worker was not killed: the test proves nothing"
     assert ray_report.parsed == 24 and ray_report.files == 24  # no file lost, none twice
@@ -150,7 +158,7 @@ def _real_sample(folder: Path) -> Path:
 def test_real_notices_through_ray_equal_a_local_ingest(local_ray, tmp_path):
     sample = _real_sample(tmp_path)
     local_db, ray_db, out = tmp_path / "local.duckdb", tmp_path / "ray.duckdb", tmp_path / "parts"
-    local_report = ingest([str(sample)], local_db, workers=2)
+    local_report = ingest([str(sample)], local_db, workers=LOCAL_WORKERS)
     ray_report, loaded = _through_ray([sample], out, ray_db)
     assert loaded.counts == local_report.counts
     assert loaded.counts["new"] > 60 and loaded.counts["skipped"] >= 4 and loaded.counts["failed"] >= 2
