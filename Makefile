@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/notices.duckdb
 
-.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png bench-search bench-export bench-publish bench-links bench-ocr clean
+.PHONY: run test check eval bench bench-pdf bench-html bench-store bench-report browser report-png bench-search bench-export bench-publish bench-links bench-ocr ray-test bench-ray clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,11 @@ $(BIN)/python:
 # Reinstall only when the project's metadata changes (editable install).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The optional Ray engine (notices ingest --engine ray): the ray extra on top of the test tools.
+$(VENV)/.ray-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
 	touch $@
 
 run: $(VENV)/.installed
@@ -24,6 +29,12 @@ test: $(VENV)/.installed browser
 
 check: $(VENV)/.installed
 	$(BIN)/notices check
+
+ray-test: $(VENV)/.ray-installed
+	$(BIN)/python -m pytest -q tests/test_ray.py
+
+bench-ray: $(VENV)/.ray-installed
+	$(BIN)/python -m pipeline.bench_ray
 
 eval: $(VENV)/.installed
 	$(BIN)/python -m pipeline.evaluate

@@ -100,6 +100,11 @@ FirstListedLeadsOption = Annotated[
 ]
 
 
+class Engine(str, enum.Enum):
+    local = "local"
+    ray = "ray"
+
+
 class OcrMode(str, enum.Enum):
     auto = "auto"
     off = "off"
@@ -190,6 +195,18 @@ def ingest(
                      "never more often than 10 times a publish's cost). Always at the end."),
     ] = None,
     ocr: OcrOption = OcrMode.auto,
+    engine: Annotated[
+        Engine, typer.Option("--engine", metavar="ENGINE",
+                             help="local (parse here, write --db) or ray (parse on Ray, write Parquet parts to --out "
+                             "for `notices load`; needs the extra: pip install -e '.\\[ray]').")
+    ] = Engine.local,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="--engine ray: the folder of Parquet parts (or s3://…).")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", metavar="ADDRESS",
+                                 help="--engine ray: a running Ray cluster, ray://HOST:10001 (default: a local Ray).")
+    ] = None,
 ) -> None:
     """Ingest notices (txt, pdf, docx, html) into a DuckDB file; unchanged files are skipped.
 
@@ -203,6 +220,7 @@ def ingest(
     Example: notices ingest ~/notices --prune   (files deleted from ~/notices leave the current data)
     Example: notices ingest ~/notices --wait 3600 --publish-every 300
     Example: notices ingest ~/scans --ocr force   (read every PDF page by OCR, text layer or not)
+    Example: notices ingest /shared/notices --engine ray --address ray://head:10001 --out /shared/parts
 
     While it runs, the database can be read (notices search, units, export,
     or duckdb.connect(FILE, read_only=True)): readers see what was last
@@ -236,6 +254,12 @@ def ingest(
                 files = files.with_override(override)
             except ValueError as exc:
                 raise NoticeError(str(exc)) from exc
+        if engine == Engine.ray or out is not None or address is not None:
+            local_only = [name for name, given in [("--prune", prune), ("--force", force), ("--retry-failed", retry_failed),
+                                                   ("--publish-every", publish_every is not None),
+                                                   ("--wait", wait is not None)] if given]
+            _ingest_on_ray(paths, out, address, workers, glob, strict, first_listed_leads, entries, files,
+                           engine, local_only, reporter, as_json)
         with reporter:
             report = run_ingest(
                 paths,
@@ -262,6 +286,83 @@ def ingest(
             "interrupted: every document written so far is complete; run the same command again to resume",
             err=True,
         )
+        raise typer.Exit(130) from None
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        reporter.summary(report)
+    raise typer.Exit(report.exit_code)
+
+
+def _ingest_on_ray(paths, out, address, workers, glob, strict, first_listed_leads, entries, files, engine,
+                   local_only, reporter, as_json) -> None:
+    """`ingest --engine ray`: parse on Ray into Parquet parts (pipeline/ray_engine.py); exits."""
+    from pipeline.ray_engine import ingest_to_parquet
+
+    if engine != Engine.ray:
+        raise NoticeError("--out and --address go with --engine ray")
+    if out is None:
+        raise NoticeError("--engine ray writes Parquet parts, not the database: give --out DIR, then run "
+                          "notices load DIR --db FILE")
+    if local_only:
+        raise NoticeError(f"{', '.join(local_only)}: not with --engine ray (notices load decides what is unchanged; "
+                          "use --force / --retry-failed / --wait there)")
+    with reporter:
+        report = ingest_to_parquet(
+            paths, out, address=address, workers=workers, glob=glob, strict=strict,
+            first_listed_leads=first_listed_leads, dictionary_entries=entries, files_limits=files,
+            on_start=reporter.start, on_file=reporter.file_done,
+        )
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        typer.echo(
+            f"{out}: {report.parsed} parsed, {report.failed} failed, {report.skipped} skipped files in "
+            f"{report.seconds:.1f}s ({report.files_per_second:.1f} files/s on {report.workers} Ray CPUs, "
+            f"{report.startup_seconds:.1f}s of it starting Ray); {report.items} items, "
+            f"{report.unit_mentions} unit mentions in {report.parts} Parquet parts"
+        )
+        for path, message in report.failures:
+            typer.echo(f"  failed: {path}: {message}")
+        typer.echo(f"next: notices load {out} --db FILE")
+    raise typer.Exit(1 if report.failed else 0)
+
+
+@app.command(epilog=EXIT_CODES)
+def load(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="The --out folder of `notices ingest --engine ray`.")],
+    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="DuckDB file to create or update.")] = Path("data/notices.duckdb"),
+    force: Annotated[bool, typer.Option(help="Write documents again even when unchanged.")] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Record again files whose unchanged content failed before.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per file.")] = False,
+    wait: WaitOption = None,
+) -> None:
+    """Load the Parquet parts of `notices ingest --engine ray` into a DuckDB file, as a local ingest writes.
+
+    Unchanged files are skipped, changed ones replaced, a copy of a stored document is a duplicate,
+    failures are rows of ingest_errors; loading the same folder again changes nothing. Needs neither
+    Ray nor pyarrow: run it where the database lives.
+
+    Example: notices ingest data/raw --engine ray --out /tmp/parts && notices load /tmp/parts --db data/notices.duckdb
+    Example: notices load /shared/parts --db notices.duckdb --json
+    """
+    from pipeline.load import load as run_load
+    from pipeline.progress import Reporter
+
+    reporter = Reporter(quiet=quiet or as_json, verbose=verbose)
+    try:
+        with reporter:
+            report = run_load(folder, db, force=force, retry_failed=retry_failed, on_start=reporter.start,
+                              on_file=reporter.file_done, wait=wait)
+    except NoticeError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: every document written so far is complete; run the same command again to resume",
+                   err=True)
         raise typer.Exit(130) from None
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))

@@ -220,15 +220,18 @@ def parse_bytes(
     )
 
 
+def _check_size(size: int) -> None:
+    most = file_limits.active().file_mb
+    if size > most * 2**20:
+        raise ReadError(
+            f"{size / 2**20:.0f} MB, far beyond a notice (limit {most} MB; {raise_hint('file_mb')}); "
+            "is it the right file?"
+        )
+
+
 def _read(path: Path) -> bytes:
     try:
-        size = path.stat().st_size
-        most = file_limits.active().file_mb
-        if size > most * 2**20:
-            raise ReadError(
-                f"{size / 2**20:.0f} MB, far beyond a notice (limit {most} MB; {raise_hint('file_mb')}); "
-                "is it the right file?"
-            )
+        _check_size(path.stat().st_size)
         return path.read_bytes()
     except OSError as exc:
         raise ReadError(f"cannot read the file: {exc.strerror or exc}; check it exists and is readable") from exc
@@ -326,12 +329,25 @@ def _parse_in_worker(path: Path, shown: str) -> Parsed | Failed:
 
 def _parse_one(path: Path, shown: str) -> Parsed | Failed:
     """Read and extract one file; never raises."""
-    stage = "read"
-    digest = None
     try:
         data = _read(path)
-        digest = content_hash(data)
-        stage = "extract"
+    except NoticeError as exc:
+        return Failed(shown, exc.stage, type(exc).__name__, exc.message)
+    except MemoryError:
+        return Failed(shown, "read", "OutOfMemory", _out_of_memory_message(_worker_memory_mb))
+    return parse_content(path, shown, data)
+
+
+def parse_content(path: Path, shown: str, data: bytes) -> Parsed | Failed:
+    """Extract one file's bytes, already read (by _parse_one here, by Ray Data on a cluster:
+    pipeline/ray_engine.py), with what _configure set; never raises."""
+    try:
+        _check_size(len(data))
+    except ReadError as exc:  # as _read says it (no content hash: the bytes are not a notice's)
+        return Failed(shown, exc.stage, type(exc).__name__, exc.message)
+    stage = "extract"
+    digest = content_hash(data)
+    try:
         doc = parse_bytes(path, data, shown, _worker_dictionary, _worker_first_listed_leads)
         if _worker_strict and doc.warnings:
             details = "; ".join(f"{w.field}: {w.message}" for w in doc.warnings[:5])
@@ -670,19 +686,14 @@ def _run(files, store, writer, workers, force, options, dictionary, done, limits
         """Files to parse; unchanged ones (and content that failed before) are reported here, without parsing."""
         for path in files:
             shown = source_key(path)
-            known = current.get(shown) or duplicates.get(shown)
-            failure = failed.get(shown)
-            if (known is not None and not force) or failure is not None:
+            if ((current.get(shown) or duplicates.get(shown)) is not None and not force) or shown in failed:
                 try:
                     digest = content_hash(_read(path))
                 except ReadError:
                     digest = None  # the worker reports it
-                if known is not None and not force and digest == known[1]:
-                    done(FileOutcome(shown, "unchanged"))
-                    continue
-                if failure is not None and digest == failure[0]:
-                    message = f"{failure[2]} (failed before on this content; --retry-failed parses it again)"
-                    done(FileOutcome(shown, "unchanged_failed", message=message))
+                outcome = already_stored(shown, digest, current, duplicates, failed, force)
+                if outcome is not None:
+                    done(outcome)
                     continue
             yield path, shown
 
@@ -702,6 +713,22 @@ def _run(files, store, writer, workers, force, options, dictionary, done, limits
         return
     initargs = (dictionary, strict, first_listed_leads, os.getpid(), limits.memory_mb, limits.files)
     _Supervisor(workers, initargs, limits, on_pages).run(todo, writer.add)
+
+
+def already_stored(shown: str, digest: str | None, current: dict, duplicates: dict, failed: dict,
+                   force: bool) -> FileOutcome | None:
+    """The outcome of a file that needs no writing, or None: its content is stored at its path
+    (unchanged), or failed before there (unchanged_failed; `failed` is empty with --retry-failed).
+    `current`, `duplicates`, `failed`: Store.current_versions, duplicate_versions, failed_versions.
+    A local ingest asks before parsing; `notices load` before writing what Ray parsed."""
+    known = current.get(shown) or duplicates.get(shown)
+    failure = failed.get(shown)
+    if known is not None and not force and digest == known[1]:
+        return FileOutcome(shown, "unchanged")
+    if failure is not None and digest == failure[0]:
+        message = f"{failure[2]} (failed before on this content; --retry-failed parses it again)"
+        return FileOutcome(shown, "unchanged_failed", message=message)
+    return None
 
 
 # Each worker holds this many files, so it keeps parsing while the writer stores a batch (~0.3 s
