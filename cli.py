@@ -7,7 +7,7 @@ import enum
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -83,6 +83,22 @@ def document_filter(
 
 
 EXIT_CODES = """Exit codes: 0 all files ingested, or the only failures are files that failed before and did not change (listed; with --strict they count); 1 some files failed (the others are in); 2 usage or environment error (bad path, locked database, full disk)."""
+
+
+def _interrupted() -> NoReturn:
+    """Ctrl-C during a command that writes (ingest, load): what it wrote is kept."""
+    typer.echo("interrupted: every document written so far is complete; run the same command again to resume",
+               err=True)
+    raise typer.Exit(130) from None
+
+
+def _report_run(report, reporter, as_json: bool) -> NoReturn:
+    """The summary of an ingest or a load (JSON, or the reporter's lines), and its exit code."""
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        reporter.summary(report)
+    raise typer.Exit(report.exit_code)
 
 
 def _fail(exc: Exception, code: int = 2) -> None:
@@ -282,16 +298,8 @@ def ingest(
     except NoticeError as exc:
         _fail(exc)
     except KeyboardInterrupt:
-        typer.echo(
-            "interrupted: every document written so far is complete; run the same command again to resume",
-            err=True,
-        )
-        raise typer.Exit(130) from None
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
-    else:
-        reporter.summary(report)
-    raise typer.Exit(report.exit_code)
+        _interrupted()
+    _report_run(report, reporter, as_json)
 
 
 def _ingest_on_ray(paths, out, address, workers, glob, strict, first_listed_leads, entries, files, engine,
@@ -361,14 +369,8 @@ def load(
     except NoticeError as exc:
         _fail(exc)
     except KeyboardInterrupt:
-        typer.echo("interrupted: every document written so far is complete; run the same command again to resume",
-                   err=True)
-        raise typer.Exit(130) from None
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
-    else:
-        reporter.summary(report)
-    raise typer.Exit(report.exit_code)
+        _interrupted()
+    _report_run(report, reporter, as_json)
 
 
 @app.command()

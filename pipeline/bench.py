@@ -109,8 +109,14 @@ def _pss(pid: int) -> int:
 
 
 def run_ingest(folder: Path, db: Path, workers: int) -> dict:
-    """Run `notices ingest` in its own process; return its JSON summary plus peak tree RSS."""
-    command = [sys.executable, "-m", "cli", "ingest", str(folder), "--db", str(db), "--json", "--workers", str(workers)]
+    """Run `notices ingest` in its own process; return its JSON summary plus peak tree memory."""
+    return run_notices(["ingest", str(folder), "--db", str(db), "--workers", str(workers)])
+
+
+def run_notices(args: list[str]) -> dict:
+    """Run a `notices` command with --json in its own process; its summary (the last line it prints),
+    wall time and the peak memory of its process tree (RSS and PSS sums, in MB)."""
+    command = [sys.executable, "-m", "cli", *args, "--json"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     peak = peak_pss = 0
 
@@ -132,11 +138,9 @@ def run_ingest(folder: Path, db: Path, workers: int) -> dict:
     seconds = time.perf_counter() - started
     sampler.join()
     if process.returncode not in (0, 1):
-        raise SystemExit(f"ingest failed ({process.returncode}): {err.strip()}")
-    summary = json.loads(out)
-    summary["wall_seconds"] = seconds
-    summary["peak_rss_mb"] = peak / 1024 / 1024
-    summary["peak_pss_mb"] = peak_pss / 1024 / 1024
+        raise SystemExit(f"{' '.join(args[:2])} failed ({process.returncode}): {err.strip()}")
+    summary = json.loads(out.strip().splitlines()[-1])
+    summary.update(wall_seconds=seconds, peak_rss_mb=peak / 2**20, peak_pss_mb=peak_pss / 2**20)
     return summary
 
 

@@ -22,17 +22,14 @@ below --quiet-load.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from pipeline.bench import GENERATED, ROOT, _tree_memory, build_corpus
+from pipeline.bench import GENERATED, build_corpus, run_notices
 
 
 def _wait_for_quiet(limit: float, max_wait: float) -> float:
@@ -41,34 +38,6 @@ def _wait_for_quiet(limit: float, max_wait: float) -> float:
     while os.getloadavg()[0] >= limit and time.monotonic() < deadline:
         time.sleep(5)
     return os.getloadavg()[0]
-
-
-def _run(args: list[str]) -> dict:
-    """Run a `notices` command with --json in its own process; its summary, wall time and peak memory."""
-    command = [sys.executable, "-m", "cli", *args, "--json"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    peak_rss = peak_pss = 0
-
-    def sample() -> None:
-        nonlocal peak_rss, peak_pss
-        count = 0
-        while process.poll() is None:
-            rss, pss = _tree_memory(process.pid, with_pss=count % 10 == 0)
-            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-            count += 1
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    started = time.perf_counter()
-    sampler.start()
-    out, err = process.communicate()
-    seconds = time.perf_counter() - started
-    sampler.join()
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(args[:2])} failed ({process.returncode}): {err.strip()}")
-    summary = json.loads(out.strip().splitlines()[-1])
-    summary.update(wall_seconds=seconds, peak_rss_mb=peak_rss / 2**20, peak_pss_mb=peak_pss / 2**20)
-    return summary
 
 
 def main(argv: list[str]) -> int:
@@ -101,11 +70,11 @@ def main(argv: list[str]) -> int:
 
         loads = []
         loads.append(_wait_for_quiet(args.quiet_load, args.max_wait))
-        local = _run(["ingest", str(corpus), "--db", str(work / "local.duckdb"), "--workers", "2"])
+        local = run_notices(["ingest", str(corpus), "--db", str(work / "local.duckdb"), "--workers", "2"])
         loads.append(_wait_for_quiet(args.quiet_load, args.max_wait))
-        on_ray = _run(["ingest", str(corpus), "--engine", "ray", "--out", str(work / "parts"), "--workers", "2"])
+        on_ray = run_notices(["ingest", str(corpus), "--engine", "ray", "--out", str(work / "parts"), "--workers", "2"])
         loads.append(_wait_for_quiet(args.quiet_load, args.max_wait))
-        loaded = _run(["load", str(work / "parts"), "--db", str(work / "ray.duckdb")])
+        loaded = run_notices(["load", str(work / "parts"), "--db", str(work / "ray.duckdb")])
 
         n = args.files
         ray_total = on_ray["wall_seconds"] + loaded["wall_seconds"]

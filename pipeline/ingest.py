@@ -418,6 +418,15 @@ class IngestReport:
 
     strict: bool = False
 
+    def add(self, outcome: FileOutcome) -> None:
+        """Count one file's outcome (ingest and load alike)."""
+        self.counts["new" if outcome.status == "rewritten" else outcome.status] += 1
+        self.items_added += outcome.items
+        self.unit_mentions_added += outcome.unit_mentions
+        self.pages += outcome.pages
+        if outcome.status in ("failed", "unchanged_failed"):
+            self.failures.append(outcome)
+
     @property
     def exit_code(self) -> int:
         """1 when a file failed in this run; files that failed before and did not change are
@@ -513,17 +522,11 @@ def ingest(
         report.notes.append(f"--workers {asked} is more than the {cores} cores this process may use; using {cores}")
 
     def done(outcome: FileOutcome) -> None:
-        report.counts["new" if outcome.status == "rewritten" else outcome.status] += 1
-        report.items_added += outcome.items
-        report.unit_mentions_added += outcome.unit_mentions
-        report.pages += outcome.pages
-        if outcome.status in ("failed", "unchanged_failed"):
-            report.failures.append(outcome)
+        report.add(outcome)
         if on_file:
             on_file(outcome)
 
-    from pipeline.staging import PUBLISH_EVERY_SECONDS, WAIT_SECONDS, writing
-    from pipeline.store import as_store_error  # workers never need DuckDB: imported here only
+    from pipeline.staging import PUBLISH_EVERY_SECONDS, WAIT_SECONDS, writing  # workers never need DuckDB
 
     with writing(
         db, wait=WAIT_SECONDS if wait is None else wait,
@@ -542,31 +545,42 @@ def ingest(
             done(FileOutcome(shown, "skipped", message=message))
         writer = _Writer(store, run_id, done, staged.maybe_publish)
         try:
-            options = (strict, first_listed_leads, retry_failed)
-            _run(files, store, writer, workers, force, options, dictionary, done, limits, on_pages)
-            writer.flush()
-            if prune:
-                for gone in _prune(store, paths, glob):
-                    done(FileOutcome(gone, "removed", message="file gone: retired"))
-        except KeyboardInterrupt:
-            report.interrupted = True
-            _close_run(store, writer, run_id, report)  # what is parsed is complete: keep it
-            raise
-        except Exception as exc:
-            if as_store_error(exc, store.path) is None:
-                with contextlib.suppress(Exception):
-                    _close_run(store, writer, run_id, report)
-                raise
-            # The disk is full or the file damaged: close the run row if the disk lets us; the
-            # error raised (one line, see Store.__exit__) says what to do.
-            with contextlib.suppress(Exception):
-                store.finish_run(run_id, report.counts)
-            raise
-        else:
-            _close_run(store, writer, run_id, report)
+            with closing_run(store, writer, run_id, report):
+                options = (strict, first_listed_leads, retry_failed)
+                _run(files, store, writer, workers, force, options, dictionary, done, limits, on_pages)
+                writer.flush()
+                if prune:
+                    for gone in _prune(store, paths, glob):
+                        done(FileOutcome(gone, "removed", message="file gone: retired"))
         finally:
             report.seconds = time.perf_counter() - started
     return report
+
+
+@contextlib.contextmanager
+def closing_run(store: Store, writer: _Writer, run_id: int, report: IngestReport) -> Iterator[None]:
+    """Around the writing of a run (ingest, load): whatever ends it, what is parsed is written and
+    the run closed. Ctrl-C keeps what is parsed (it is complete) and marks the run interrupted; a
+    bug closes what it can; the disk full or the file damaged closes the run row if the disk lets
+    us, and the error raised (one line, see Store.__exit__) says what to do."""
+    from pipeline.store import as_store_error
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        report.interrupted = True
+        _close_run(store, writer, run_id, report)
+        raise
+    except Exception as exc:
+        if as_store_error(exc, store.path) is None:
+            with contextlib.suppress(Exception):
+                _close_run(store, writer, run_id, report)
+            raise
+        with contextlib.suppress(Exception):
+            store.finish_run(run_id, report.counts)
+        raise
+    else:
+        _close_run(store, writer, run_id, report)
 
 
 def _close_run(store: Store, writer: _Writer, run_id: int, report: IngestReport) -> None:

@@ -13,7 +13,6 @@ The parts are read with DuckDB's own read_parquet: loading needs neither Ray nor
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import NoticeError
-from pipeline.ingest import (WRITER_MEMORY_MB, Failed, FileOutcome, IngestReport, Parsed, _close_run, _Writer,
+from pipeline.ingest import (WRITER_MEMORY_MB, Failed, FileOutcome, IngestReport, Parsed, _Writer, closing_run,
                              already_stored)
 
 # What pipeline/ray_engine.py writes (repeated here, not imported: that module is the Ray side).
@@ -152,7 +151,7 @@ def load(
     keeps them); mentions Ray resolved with another dictionary are resolved again. `wait`,
     `publish_every`, `on_wait`: as for pipeline.ingest.ingest."""
     from pipeline.staging import PUBLISH_EVERY_SECONDS, WAIT_SECONDS, writing
-    from pipeline.store import _fingerprint, as_store_error
+    from pipeline.store import _fingerprint
     from extractors.dictionary import UnitEntry
 
     started = time.perf_counter()
@@ -164,12 +163,7 @@ def load(
                for name, level, kind, where, aliases, note, origin in manifest.get("dictionary", [])]
 
     def done(outcome: FileOutcome) -> None:
-        report.counts["new" if outcome.status == "rewritten" else outcome.status] += 1
-        report.items_added += outcome.items
-        report.unit_mentions_added += outcome.unit_mentions
-        report.pages += outcome.pages
-        if outcome.status in ("failed", "unchanged_failed"):
-            report.failures.append(outcome)
+        report.add(outcome)
         if on_file:
             on_file(outcome)
 
@@ -187,7 +181,7 @@ def load(
             current, duplicates = store.current_versions(), store.duplicate_versions()
             failed = {} if force or retry_failed else store.failed_versions()
             writer = _Writer(store, run_id, done, staged.maybe_publish)
-            try:
+            with closing_run(store, writer, run_id, report):
                 for record in parts.records():
                     if isinstance(record, Failed) and record.stage == "discover":
                         store.record_error(run_id, record.path, "discover", record.error_class, record.message)
@@ -206,20 +200,6 @@ def load(
                     report.renormalized = store.renormalize(dictionary)
                     report.notes.append("the units were resolved again with this database's dictionary "
                                         "(it has entries the Ray run did not have)")
-            except KeyboardInterrupt:
-                report.interrupted = True
-                _close_run(store, writer, run_id, report)
-                raise
-            except Exception as exc:
-                if as_store_error(exc, store.path) is None:
-                    with contextlib.suppress(Exception):
-                        _close_run(store, writer, run_id, report)
-                    raise
-                with contextlib.suppress(Exception):
-                    store.finish_run(run_id, report.counts)
-                raise
-            else:
-                _close_run(store, writer, run_id, report)
     finally:
         parts.close()
         report.seconds = time.perf_counter() - started
