@@ -526,13 +526,7 @@ def ingest(
         if on_file:
             on_file(outcome)
 
-    from pipeline.staging import PUBLISH_EVERY_SECONDS, WAIT_SECONDS, writing  # workers never need DuckDB
-
-    with writing(
-        db, wait=WAIT_SECONDS if wait is None else wait,
-        publish_every=PUBLISH_EVERY_SECONDS if publish_every is None else publish_every,
-        threads=1, memory_limit_mb=WRITER_MEMORY_MB, say=on_wait,
-    ) as staged:
+    with writing_run(db, wait, publish_every, on_wait) as staged:
         store = staged.store
         dictionary, report.renormalized = store.use_dictionary(dictionary_entries or [])
         run_id = store.start_run([str(p) for p in paths])
@@ -555,6 +549,19 @@ def ingest(
         finally:
             report.seconds = time.perf_counter() - started
     return report
+
+
+def writing_run(db: str | Path, wait: float | None, publish_every: float | None,
+                on_wait: Callable[[str], None] | None):
+    """The staging copy an ingest or a load writes (pipeline/staging.py: lock, publishes), with the
+    writer's settings: one DuckDB thread (the workers have the cores), WRITER_MEMORY_MB to start."""
+    from pipeline.staging import PUBLISH_EVERY_SECONDS, WAIT_SECONDS, writing  # workers never need DuckDB
+
+    return writing(
+        db, wait=WAIT_SECONDS if wait is None else wait,
+        publish_every=PUBLISH_EVERY_SECONDS if publish_every is None else publish_every,
+        threads=1, memory_limit_mb=WRITER_MEMORY_MB, say=on_wait,
+    )
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import NoticeError
-from pipeline.ingest import (WRITER_MEMORY_MB, Failed, FileOutcome, IngestReport, Parsed, _Writer, closing_run,
+from pipeline.ingest import (Failed, FileOutcome, IngestReport, Parsed, _Writer, closing_run, writing_run,
                              already_stored)
 
 # What pipeline/ray_engine.py writes (repeated here, not imported: that module is the Ray side).
@@ -150,7 +150,6 @@ def load(
     dictionary is the database's plus the entries the Ray run was given (kept, as `ingest --dictionary`
     keeps them); mentions Ray resolved with another dictionary are resolved again. `wait`,
     `publish_every`, `on_wait`: as for pipeline.ingest.ingest."""
-    from pipeline.staging import PUBLISH_EVERY_SECONDS, WAIT_SECONDS, writing
     from pipeline.store import _fingerprint
     from extractors.dictionary import UnitEntry
 
@@ -168,11 +167,7 @@ def load(
             on_file(outcome)
 
     try:
-        with writing(
-            db, wait=WAIT_SECONDS if wait is None else wait,
-            publish_every=PUBLISH_EVERY_SECONDS if publish_every is None else publish_every,
-            threads=1, memory_limit_mb=WRITER_MEMORY_MB, say=on_wait,
-        ) as staged:
+        with writing_run(db, wait, publish_every, on_wait) as staged:
             store = staged.store
             dictionary, report.renormalized = store.use_dictionary(entries)
             run_id = store.start_run(list(manifest.get("paths", [])))
